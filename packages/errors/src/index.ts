@@ -1,0 +1,3 @@
+export type { AmErrorOptions } from './am-error.js'
+export { AmError, isAmError } from './am-error.js'
+export { redactUrl } from './redact.js'

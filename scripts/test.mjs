@@ -1,0 +1,41 @@
+// Runs every package's tests through turbo, then sums the per-package vitest JSON reports into
+// one closing line, "N passed, N failed", which is what CI reads. Exits non-zero when turbo
+// failed, a test failed, or no test ran at all.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const reports = []
+for (const group of ['packages', 'apps', 'bench']) {
+  const dir = join(root, group)
+  if (!existsSync(dir)) continue
+  const names = group === 'bench' ? ['.'] : readdirSync(dir)
+  for (const name of names) reports.push(join(dir, name, '.vitest', 'results.json'))
+}
+for (const report of reports) rmSync(report, { force: true })
+
+const extra = process.argv.slice(2)
+const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--output-logs=new-only', ...extra], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },
+})
+
+let passed = 0
+let failed = 0
+let skipped = 0
+for (const report of reports) {
+  if (!existsSync(report)) continue
+  const json = JSON.parse(readFileSync(report, 'utf8'))
+  passed += json.numPassedTests
+  failed += json.numFailedTests + (json.numRuntimeErrors ?? 0)
+  skipped += json.numPendingTests + json.numTodoTests
+  for (const file of json.testResults ?? []) {
+    if (file.status === 'failed' && file.assertionResults?.length === 0) failed += 1 // a suite that crashed
+  }
+}
+const ok = turbo.status === 0 && failed === 0 && passed > 0
+if (turbo.status !== 0 && failed === 0) failed = 1 // a package whose tests never reported
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(ok ? 0 : 1)
