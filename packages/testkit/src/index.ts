@@ -24,21 +24,25 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout
 }
 
-/** Names and vhosts of the open connections on the local node (`list_connections` ignores `-p`). */
+/**
+ * The open connections of a node, with the name their client gave (`connection_name` client
+ * property) and vhost. `rabbitmqctl list_connections` ignores `-p`: every vhost is listed.
+ */
 export async function listConnections(node?: string): Promise<Array<{ pid: string; name: string; vhost: string }>> {
   const out = await rabbitmqctl(
     ...(node ? ['-n', node] : []),
     'list_connections',
     'pid',
-    'name',
     'vhost',
+    'client_properties',
     '--no-table-headers',
   )
   return out
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => {
-      const [pid = '', name = '', vhost = ''] = line.split('\t')
+      const [pid = '', vhost = '', properties = ''] = line.split('\t')
+      const name = /\{"connection_name","((?:[^"\\]|\\.)*)"\}/.exec(properties)?.[1] ?? ''
       return { pid, name, vhost }
     })
 }

@@ -1,0 +1,146 @@
+import { redactUrl } from '@am/errors'
+import { ConnectionError } from './errors.js'
+import type { Supervisor } from './supervisor.js'
+import { defineTopology, type Topology } from './topology.js'
+
+/** Options of `setupDeadLettering`. */
+export interface DeadLetterOptions {
+  /**
+   * The dead-letter exchange (topic, durable).
+   * @default 'am-dlx'
+   */
+  exchange?: string
+  /**
+   * The durable queue that collects every dead letter (bound with `#`).
+   * @default 'dead_letters'
+   */
+  queue?: string
+  /**
+   * Policy name. eventail's README calls it `DLX`: the same name replaces that policy instead of
+   * competing with it.
+   * @default 'DLX'
+   */
+  policyName?: string
+  /**
+   * Queues the policy applies to: the service queues, anchored (eventail's README pattern is not).
+   * @default '^.*\\.(events|commands)$'
+   */
+  pattern?: string
+  /**
+   * The management HTTP API. By default, the broker host on port 15672 with the AMQP credentials.
+   * `null` skips it: the result then carries the `rabbitmqctl` command to run.
+   */
+  managementUrl?: string | null
+  /**
+   * Timeout of the management API request, in ms.
+   * @default 5000
+   */
+  timeoutMs?: number
+}
+
+/** What `setupDeadLettering` did. */
+export interface DeadLetterSetup {
+  exchange: string
+  queue: string
+  /** `applied` through the management API, or `manual`: run `command` yourself. */
+  policy: 'applied' | 'manual'
+  /** The `rabbitmqctl set_policy` command equivalent to the policy (always set). */
+  command: string
+  /** Why the policy could not be applied, when `manual`. */
+  reason?: string
+}
+
+/** The dead-letter exchange and queue as a topology (declare it with a supervisor). */
+export function deadLetterTopology(options: Pick<DeadLetterOptions, 'exchange' | 'queue'> = {}): Topology {
+  const exchange = options.exchange ?? 'am-dlx'
+  const queue = options.queue ?? 'dead_letters'
+  return defineTopology({
+    exchanges: [{ name: exchange, type: 'topic' }],
+    queues: [{ key: 'dead-letters', name: queue }],
+    bindings: [{ queue: 'dead-letters', exchange, routingKey: '#' }],
+  })
+}
+
+/**
+ * Declares the dead-letter exchange and queue, then applies the dead-letter policy to the service
+ * queues through the management HTTP API when it answers; otherwise returns the exact
+ * `rabbitmqctl set_policy` command to run. Without such a policy, rejected messages are discarded.
+ */
+export async function setupDeadLettering(
+  supervisor: Supervisor,
+  amqpUrl: string,
+  options: DeadLetterOptions = {},
+): Promise<DeadLetterSetup> {
+  const exchange = options.exchange ?? 'am-dlx'
+  const queue = options.queue ?? 'dead_letters'
+  const policyName = options.policyName ?? 'DLX'
+  const pattern = options.pattern ?? '^.*\\.(events|commands)$'
+  await supervisor.withChannel(async (channel) => {
+    await channel.assertExchange(exchange, 'topic', { durable: true, autoDelete: false, internal: false })
+    await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false })
+    await channel.bindQueue(queue, exchange, '#')
+  })
+  const url = new URL(amqpUrl)
+  const vhost = url.pathname === '' || url.pathname === '/' ? '/' : decodeURIComponent(url.pathname.slice(1))
+  const definition = { 'dead-letter-exchange': exchange }
+  const command = `rabbitmqctl set_policy -p ${shellQuote(vhost)} ${shellQuote(policyName)} ${shellQuote(pattern)} ${shellQuote(JSON.stringify(definition))} --apply-to queues`
+  const base = managementBase(url, options.managementUrl)
+  if (base === null) return { exchange, queue, policy: 'manual', command, reason: 'no management API given' }
+  try {
+    const endpoint = new URL(`api/policies/${encodeURIComponent(vhost)}/${encodeURIComponent(policyName)}`, base.href)
+    const response = await fetch(endpoint, {
+      method: 'PUT',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${base.username}:${base.password}`).toString('base64')}`,
+      },
+      body: JSON.stringify({ pattern, definition, 'apply-to': 'queues', priority: 0 }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
+    })
+    if (!response.ok) {
+      const text = await response.text().catch(() => '')
+      return {
+        exchange,
+        queue,
+        policy: 'manual',
+        command,
+        reason: `management API answered ${response.status} ${text}`.trim(),
+      }
+    }
+    return { exchange, queue, policy: 'applied', command }
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message
+    return {
+      exchange,
+      queue,
+      policy: 'manual',
+      command,
+      reason: redactUrl(`management API unreachable at ${base.safe}: ${cause}`),
+    }
+  }
+}
+
+function managementBase(
+  amqpUrl: URL,
+  given: string | null | undefined,
+): { href: string; username: string; password: string; safe: string } | null {
+  if (given === null) return null
+  let url: URL
+  try {
+    url = new URL(given ?? `http://${amqpUrl.hostname}:15672/`)
+  } catch (error) {
+    throw new ConnectionError('OPTIONS_INVALID', `invalid management URL: ${redactUrl(String(given))}`, {
+      cause: error,
+    })
+  }
+  const username = decodeURIComponent(url.username || amqpUrl.username || 'guest')
+  const password = decodeURIComponent(url.password || amqpUrl.password || 'guest')
+  url.username = ''
+  url.password = ''
+  if (!url.pathname.endsWith('/')) url.pathname += '/'
+  return { href: url.href, username, password, safe: url.href }
+}
+
+function shellQuote(value: string): string {
+  return /^[\w./:@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+}

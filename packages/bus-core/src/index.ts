@@ -1,0 +1,26 @@
+// Connection supervision
+
+export type { BackoffOptions } from './backoff.js'
+export { defaultConnectionName } from './connection-url.js'
+// Dead-lettering
+export type { DeadLetterOptions, DeadLetterSetup } from './dead-letter.js'
+export { deadLetterTopology, setupDeadLettering } from './dead-letter.js'
+export { Delivery } from './delivery.js'
+// Errors
+export type { BusErrorCode, ReturnedMessage, TopologyConflict } from './errors.js'
+export { ChannelError, ConnectionError, MessageError, PublishError, TopologyError } from './errors.js'
+// Logging
+export type { Logger } from './logger.js'
+export type {
+  ConsumeOptions,
+  Consumer,
+  PublishOptions,
+  SupervisorEvents,
+  SupervisorOptions,
+  SupervisorState,
+  SupervisorStats,
+} from './supervisor.js'
+export { createSupervisor, Supervisor } from './supervisor.js'
+// Topology
+export type { BindingSpec, EventailTopologyOptions, ExchangeSpec, QueueNames, QueueSpec, Topology } from './topology.js'
+export { defineTopology, EXCHANGES, eventailTopology, mergeTopologies } from './topology.js'

@@ -1,0 +1,870 @@
+import { EventEmitter } from 'node:events'
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import { redactUrl } from '@am/errors'
+import {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+  connect,
+  type Message,
+  type Options,
+  type Replies,
+} from 'amqplib'
+import { AckTracker } from './ack-tracker.js'
+import { Backoff, type BackoffOptions } from './backoff.js'
+import { defaultConnectionName, type ParsedUrl, parseAmqpUrl, socketOptions } from './connection-url.js'
+import { Delivery } from './delivery.js'
+import { ConnectionError, PublishError, type ReturnedMessage, TopologyError, toTopologyError } from './errors.js'
+import { type Logger, silentLogger } from './logger.js'
+import { applyTopology, defineTopology, type QueueNames, type Topology } from './topology.js'
+
+/** Options of `createSupervisor`. */
+export interface SupervisorOptions {
+  /** Broker URLs (`amqp://` or `amqps://`), tried round-robin, one per connection attempt. */
+  urls: string | readonly string[]
+  /**
+   * The connection name shown by the management UI.
+   * @default `<process.title>@<hostname>:<pid>`
+   */
+  connectionName?: string
+  /**
+   * Heartbeat in seconds, requested whatever the URL or the broker says; 0 disables it.
+   * @default 60
+   */
+  heartbeatSeconds?: number
+  /**
+   * Time allowed for the TCP and AMQP handshake, in ms.
+   * @default 10000
+   */
+  connectTimeoutMs?: number
+  /** TLS options for `amqps://` URLs (ca, cert, key, rejectUnauthorized, servername…). */
+  tls?: TlsOptions
+  /** Exchanges, queues and bindings declared at every connection. */
+  topology?: Topology
+  /** Reconnection delays. */
+  reconnect?: BackoffOptions
+  /**
+   * When the broker blocks the connection (resource alarm) for longer than this, the connection is
+   * dropped and opened again, in ms; `null` waits forever.
+   * @default 3600000
+   */
+  blockedTimeoutMs?: number | null
+  /**
+   * Publishes awaiting their broker confirm at once; further publishes wait their turn.
+   * @default 1000
+   */
+  confirmWindow?: number
+  /**
+   * Bounds of the publishes waiting to be sent (while disconnected, or while the confirm window
+   * is full); past them, `publish` rejects with `PUBLISH_BUFFER_FULL`.
+   * @default { maxMessages: 10000, maxBytes: 67108864 }
+   */
+  buffer?: { maxMessages?: number; maxBytes?: number }
+  /**
+   * How long `close()` waits for outstanding confirms before closing anyway, in ms.
+   * @default 10000
+   */
+  closeTimeoutMs?: number
+  /**
+   * Where the supervisor logs (first failure of a reconnection streak, topology errors…).
+   * @default null (silent)
+   */
+  logger?: Logger | null
+}
+
+/** Where the supervisor is in its life. */
+export type SupervisorState = 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed' | 'failed'
+
+/** Events of a `Supervisor`. */
+export interface SupervisorEvents {
+  /** A connection is open, the topology declared and every consumer registered (Consume-Ok). */
+  connected: [info: { generation: number; url: string }]
+  /** The connection was lost; deliveries of that generation can no longer be settled. */
+  disconnected: [info: { generation: number; error: Error | undefined }]
+  /** A connection attempt failed or a connection was lost; the next attempt comes after `delayMs`. */
+  reconnecting: [info: { attempt: number; delayMs: number; error: Error | undefined }]
+  /** The broker stopped reading from the connection (resource alarm). */
+  blocked: [reason: string]
+  unblocked: []
+  /** A `mandatory` publish came back unroutable; its `publish` promise rejects with `PUBLISH_RETURNED`. */
+  returned: [message: ReturnedMessage]
+  /** A fatal error (a topology the broker refuses): the supervisor stopped. */
+  failed: [error: Error]
+  state: [state: SupervisorState]
+  closed: []
+}
+
+/** Options of one publish. */
+export interface PublishOptions extends Omit<Options.Publish, 'mandatory' | 'CC' | 'BCC'> {
+  /**
+   * Ask the broker to return the message when no queue is bound for it; the promise then rejects
+   * with a `PublishError` of code `PUBLISH_RETURNED`.
+   * @default false
+   */
+  mandatory?: boolean
+  /**
+   * Wait for the broker's confirm (main channel). Without it the message goes on the log channel
+   * (no confirms, as eventail's logs) and the promise resolves once written to the socket.
+   * @default true
+   */
+  confirm?: boolean
+}
+
+/** Options of one consumer. */
+export interface ConsumeOptions {
+  /**
+   * Unacknowledged deliveries this consumer may hold (`basic.qos`, per consumer).
+   * @default 3 (eventail's PREFETCH_COUNT)
+   */
+  prefetch?: number
+  /**
+   * Let the broker consider messages acknowledged on delivery (loses them on a crash: logs only).
+   * @default false
+   */
+  noAck?: boolean
+  /** @default false */
+  exclusive?: boolean
+  /** Consumer arguments (e.g. `x-priority`). */
+  arguments?: Record<string, unknown>
+}
+
+/** A registered consumer; it follows the supervisor across reconnections. */
+export interface Consumer {
+  /** The queue's actual name on the current connection (server-named queues change). */
+  readonly queue: string
+  /** Stops the deliveries to this consumer (`basic.cancel`) and forgets it. */
+  cancel(): Promise<void>
+}
+
+/** Counters for health checks and metrics. */
+export interface SupervisorStats {
+  state: SupervisorState
+  generation: number
+  /** Publishes sent and awaiting their confirm. */
+  unconfirmed: number
+  /** Publishes waiting to be sent, and their bytes. */
+  buffered: number
+  bufferedBytes: number
+  /** Deliveries of the current connection not yet acked or nacked. */
+  unsettled: number
+  reconnections: number
+}
+
+interface PendingPublish {
+  exchange: string
+  routingKey: string
+  body: Buffer
+  options: Options.Publish
+  confirm: boolean
+  resolve: () => void
+  reject: (error: Error) => void
+  returned?: ReturnedMessage
+}
+
+interface ConsumerEntry {
+  queue: string
+  onMessage: (delivery: Delivery) => void
+  options: ConsumeOptions
+  cancelled: boolean
+  /** The consumer tag on the generation it is registered with. */
+  tag?: string
+  generation?: number
+}
+
+interface Generation {
+  id: number
+  url: ParsedUrl
+  connection: ChannelModel
+  main: ConfirmChannel
+  log: Channel
+  consume: Channel
+  names: QueueNames
+  acks: AckTracker
+  inflight: Map<number, PendingPublish>
+  nextId: number
+  writable: boolean
+  lost: boolean
+  openedAt: number
+  closed: Promise<Error | undefined>
+  resolveClosed: (error: Error | undefined) => void
+  blockedTimer?: NodeJS.Timeout
+}
+
+const DEFAULT_PREFETCH = 3
+
+/**
+ * Owns the connection to the broker: connects (round-robin over the URLs), declares the topology,
+ * registers the consumers, publishes with confirms, and does it all again after every connection
+ * loss, with capped exponential backoff. Create it with `createSupervisor`.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  private readonly urls: ParsedUrl[]
+  private readonly connectionName: string
+  private readonly options: SupervisorOptions
+  private readonly topology: Topology
+  private readonly backoff: Backoff
+  private readonly logger: Logger
+  private readonly window: number
+  private readonly maxMessages: number
+  private readonly maxBytes: number
+  private readonly consumers = new Set<ConsumerEntry>()
+  private readonly queue: PendingPublish[] = []
+  private queueBytes = 0
+  private urlIndex = 0
+  private current: Generation | undefined
+  private generationCount = 0
+  private reconnections = 0
+  private currentState: SupervisorState = 'connecting'
+  private stopping = false
+  private failure: Error | undefined
+  private wake: (() => void) | undefined
+  private running: Promise<void> | undefined
+  private closing: Promise<void> | undefined
+  private waiters = new Set<() => void>()
+  private streakLogged = false
+
+  /** @internal use `createSupervisor` */
+  constructor(options: SupervisorOptions) {
+    super()
+    const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls]
+    if (urls.length === 0) throw new ConnectionError('OPTIONS_INVALID', 'at least one broker URL is required')
+    this.urls = urls.map((url) => parseAmqpUrl(url, options.heartbeatSeconds ?? 60))
+    this.options = options
+    this.connectionName = options.connectionName ?? defaultConnectionName()
+    this.topology = options.topology ?? defineTopology({})
+    this.backoff = new Backoff(options.reconnect)
+    this.logger = options.logger ?? silentLogger
+    this.window = options.confirmWindow ?? 1000
+    this.maxMessages = options.buffer?.maxMessages ?? 10_000
+    this.maxBytes = options.buffer?.maxBytes ?? 64 * 1024 * 1024
+  }
+
+  /** @internal starts the connection loop */
+  start(): this {
+    this.running ??= this.run()
+    return this
+  }
+
+  get state(): SupervisorState {
+    return this.currentState
+  }
+
+  /** The number of the current connection (1 for the first); deliveries carry it. */
+  get generation(): number {
+    return this.current?.id ?? this.generationCount
+  }
+
+  /** The connection name given to the broker. */
+  get name(): string {
+    return this.connectionName
+  }
+
+  /** True while a connection is open and set up. */
+  get isConnected(): boolean {
+    return this.current !== undefined && !this.current.lost && this.currentState !== 'connecting'
+  }
+
+  /** Resolves once connected (at once if connected now); rejects if the supervisor fails or closes first. */
+  async ready(): Promise<void> {
+    if (this.isConnected && (this.currentState === 'connected' || this.currentState === 'closing')) return
+    if (this.failure) throw this.failure
+    if (this.currentState === 'closed') throw new ConnectionError('SUPERVISOR_CLOSED', 'the supervisor is closed')
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.off('connected', onConnected)
+        this.off('failed', onFailed)
+        this.off('closed', onClosed)
+      }
+      const onConnected = (): void => {
+        done()
+        resolve()
+      }
+      const onFailed = (error: Error): void => {
+        done()
+        reject(error)
+      }
+      const onClosed = (): void => {
+        done()
+        reject(new ConnectionError('SUPERVISOR_CLOSED', 'the supervisor was closed before it connected'))
+      }
+      this.on('connected', onConnected)
+      this.on('failed', onFailed)
+      this.on('closed', onClosed)
+    })
+  }
+
+  /** The actual name of a topology queue on the current connection (server-named queues change). */
+  queueName(key: string): string | undefined {
+    return this.current?.names.get(key)
+  }
+
+  stats(): SupervisorStats {
+    return {
+      state: this.currentState,
+      generation: this.generation,
+      unconfirmed: this.current?.inflight.size ?? 0,
+      buffered: this.queue.length,
+      bufferedBytes: this.queueBytes,
+      unsettled: this.current?.acks.size ?? 0,
+      reconnections: this.reconnections,
+    }
+  }
+
+  /**
+   * Publishes a message. With `confirm` (the default) the promise settles with the broker's
+   * confirm: it resolves on ack and rejects with a `PublishError` on nack (`PUBLISH_NACKED`), on
+   * an unroutable `mandatory` message (`PUBLISH_RETURNED`), or when the channel dies first
+   * (`PUBLISH_CHANNEL_CLOSED`: it may or may not have arrived). While disconnected, messages wait
+   * in a bounded buffer (`PUBLISH_BUFFER_FULL` past it).
+   */
+  publish(exchange: string, routingKey: string, body: Buffer, options: PublishOptions = {}): Promise<void> {
+    if (this.stopping && !this.isConnected) {
+      return Promise.reject(new ConnectionError('SUPERVISOR_CLOSED', 'cannot publish: the supervisor is closed'))
+    }
+    if (this.failure) return Promise.reject(this.failure)
+    if (this.queue.length >= this.maxMessages || this.queueBytes + body.length > this.maxBytes) {
+      return Promise.reject(
+        new PublishError(
+          'PUBLISH_BUFFER_FULL',
+          `cannot publish to ${exchange}/${routingKey}: ${this.queue.length} messages (${this.queueBytes} bytes) already wait to be sent${this.isConnected ? '' : ' while disconnected'}; retry later or raise the buffer limits`,
+        ),
+      )
+    }
+    const { confirm = true, ...publishOptions } = options
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ exchange, routingKey, body, options: publishOptions, confirm, resolve, reject })
+      this.queueBytes += body.length
+      this.pump()
+    })
+  }
+
+  /**
+   * Registers a consumer on a topology queue key (or a literal queue name). It is registered again
+   * after every reconnection. Resolves once the broker confirmed it (Consume-Ok), or, while
+   * disconnected, once registered for the next connection.
+   */
+  async consume(
+    queue: string,
+    onMessage: (delivery: Delivery) => void,
+    options: ConsumeOptions = {},
+  ): Promise<Consumer> {
+    if (this.stopping || this.failure) {
+      throw this.failure ?? new ConnectionError('SUPERVISOR_CLOSED', 'cannot consume: the supervisor is closed')
+    }
+    const entry: ConsumerEntry = { queue, onMessage, options, cancelled: false }
+    this.consumers.add(entry)
+    const gen = this.current
+    if (gen && !gen.lost && this.currentState !== 'connecting') {
+      try {
+        await this.startConsumer(gen, entry)
+      } catch (error) {
+        this.consumers.delete(entry)
+        throw error
+      }
+    }
+    const currentName = (): string => this.current?.names.get(entry.queue) ?? entry.queue
+    const consumer: Consumer = {
+      get queue() {
+        return currentName()
+      },
+      cancel: async () => {
+        entry.cancelled = true
+        this.consumers.delete(entry)
+        const live = this.current
+        if (entry.tag && live && live.id === entry.generation && !live.lost) {
+          await live.consume.cancel(entry.tag).catch(() => undefined)
+        }
+      },
+    }
+    return consumer
+  }
+
+  /**
+   * Runs `work` with a fresh raw amqplib channel on the current connection and closes it after;
+   * for one-off operations such as a passive queue check or `basic.get`. It is not recovered: a
+   * connection loss rejects.
+   */
+  async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
+    await this.ready()
+    const gen = this.current
+    if (!gen) throw new ConnectionError('CONNECTION_LOST', 'not connected')
+    const channel = await gen.connection.createChannel()
+    channel.on('error', () => undefined)
+    try {
+      return await work(channel)
+    } finally {
+      await channel.close().catch(() => undefined)
+    }
+  }
+
+  /** Passive declaration: the queue's message and consumer counts, or a `TOPOLOGY_NOT_FOUND` error. */
+  async checkQueue(name: string): Promise<Replies.AssertQueue> {
+    return await this.withChannel(async (channel) => {
+      try {
+        return await channel.checkQueue(name)
+      } catch (error) {
+        throw toTopologyError(error, { kind: 'queue', name }) ?? error
+      }
+    })
+  }
+
+  /**
+   * Stops gracefully: no new connection attempts, consumers cancelled, waits (up to
+   * `closeTimeoutMs`) until every sent publish is confirmed and the buffer is flushed, then closes
+   * the channels and the connection. Works in every state (connecting, waiting to reconnect,
+   * failed) and is idempotent. Publishes still buffered when it gives up reject with
+   * `SUPERVISOR_CLOSED`.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown(false)
+    return this.closing
+  }
+
+  /** Hard stop: drops the connection at once; every pending publish rejects. */
+  destroy(): Promise<void> {
+    this.closing ??= this.shutdown(true)
+    return this.closing
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private setState(state: SupervisorState): void {
+    if (this.currentState === state) return
+    this.currentState = state
+    this.emit('state', state)
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const url = this.urls[this.urlIndex % this.urls.length] as ParsedUrl
+      this.urlIndex += 1
+      let gen: Generation
+      try {
+        gen = await this.open(url)
+      } catch (error) {
+        if (this.stopping) break
+        if (error instanceof TopologyError) {
+          this.fail(error)
+          return
+        }
+        await this.pause(error as Error)
+        continue
+      }
+      this.streakLogged = false
+      const lostWith = await gen.closed
+      if (this.stopping) break
+      if (Date.now() - gen.openedAt >= this.backoff.resetAfterMs) this.backoff.reset()
+      this.reconnections += 1
+      await this.pause(lostWith)
+    }
+  }
+
+  private async pause(error: Error | undefined): Promise<void> {
+    const delayMs = this.backoff.next()
+    if (!this.streakLogged) {
+      this.streakLogged = true
+      this.logger.warn(
+        `broker connection ${error ? `failed: ${redactUrl(error.message)}` : 'lost'}; reconnecting (further failures of this streak are not logged)`,
+      )
+    }
+    this.setState('reconnecting')
+    this.emit('reconnecting', { attempt: this.backoff.attempts, delayMs, error })
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs)
+      this.wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.wake = undefined
+  }
+
+  private async open(url: ParsedUrl): Promise<Generation> {
+    if (this.currentState !== 'reconnecting') this.setState('connecting')
+    const timeout = this.options.connectTimeoutMs ?? 10_000
+    let connection: ChannelModel
+    try {
+      connection = await connect(
+        url.options,
+        socketOptions(this.connectionName, timeout, this.options.tls, url.tls) as Parameters<typeof connect>[1],
+      )
+    } catch (error) {
+      throw new ConnectionError(
+        'CONNECTION_FAILED',
+        `no broker at ${url.safe}: ${redactUrl((error as Error).message)} (start RabbitMQ or fix the URL)`,
+        { cause: error },
+      )
+    }
+    let resolveClosed!: (error: Error | undefined) => void
+    const closed = new Promise<Error | undefined>((resolve) => {
+      resolveClosed = resolve
+    })
+    connection.on('error', (error: Error) => this.logger.debug(`connection error: ${redactUrl(error.message)}`))
+    const id = this.generationCount + 1
+    let gen: Generation | undefined
+    connection.on('close', (error?: Error) => {
+      if (gen) this.lose(gen, error)
+      resolveClosed(error)
+    })
+    try {
+      if (this.stopping) throw new ConnectionError('SUPERVISOR_CLOSED', 'closed while connecting')
+      const main = await connection.createConfirmChannel()
+      const log = await connection.createChannel()
+      const consume = await connection.createChannel()
+      const names = await applyTopology(this.topology, main, log)
+      gen = {
+        id,
+        url,
+        connection,
+        main,
+        log,
+        consume,
+        names,
+        acks: new AckTracker(consume, id, this.logger),
+        inflight: new Map(),
+        nextId: 0,
+        writable: true,
+        lost: false,
+        openedAt: Date.now(),
+        closed,
+        resolveClosed,
+      }
+      this.generationCount = id
+      this.wireChannels(gen)
+      this.wireConnection(gen)
+      this.current = gen
+      for (const entry of [...this.consumers]) {
+        if (!entry.cancelled) await this.startConsumer(gen, entry)
+      }
+      if (this.stopping) throw new ConnectionError('SUPERVISOR_CLOSED', 'closed while connecting')
+    } catch (error) {
+      if (gen) gen.lost = true
+      await connection.close().catch(() => undefined)
+      throw error
+    }
+    this.setState('connected')
+    this.emit('connected', { generation: id, url: url.safe })
+    this.logger.info(`connected to ${url.safe} as ${this.connectionName} (connection #${id})`)
+    this.pump()
+    return gen
+  }
+
+  private wireChannels(gen: Generation): void {
+    const recycle = (which: string) => (error?: Error) => {
+      if (gen.lost || this.stopping) return
+      this.logger.warn(`${which} channel closed${error ? `: ${error.message}` : ''}; reopening the connection`)
+      gen.connection.close().catch(() => undefined)
+    }
+    for (const [which, channel] of [
+      ['main', gen.main],
+      ['log', gen.log],
+      ['consume', gen.consume],
+    ] as const) {
+      channel.on('error', (error: Error) => this.logger.debug(`${which} channel error: ${error.message}`))
+      channel.on('close', recycle(which))
+    }
+    gen.main.on('drain', () => {
+      gen.writable = true
+      this.pump()
+    })
+    gen.log.on('drain', () => this.pump())
+    gen.main.on('return', (message: Message) => this.onReturn(gen, message))
+  }
+
+  private wireConnection(gen: Generation): void {
+    const limit = this.options.blockedTimeoutMs === undefined ? 3_600_000 : this.options.blockedTimeoutMs
+    gen.connection.on('blocked', (reason: string) => {
+      this.logger.warn(`the broker blocked the connection: ${reason}`)
+      this.emit('blocked', reason)
+      if (limit !== null && !gen.blockedTimer) {
+        gen.blockedTimer = setTimeout(() => {
+          this.logger.warn(`the connection stayed blocked for ${limit} ms; reopening it`)
+          gen.connection.close().catch(() => undefined)
+        }, limit)
+        gen.blockedTimer.unref()
+      }
+    })
+    gen.connection.on('unblocked', () => {
+      clearTimeout(gen.blockedTimer)
+      gen.blockedTimer = undefined
+      this.emit('unblocked')
+    })
+  }
+
+  private async startConsumer(gen: Generation, entry: ConsumerEntry): Promise<void> {
+    const queue = gen.names.get(entry.queue) ?? entry.queue
+    const { prefetch = DEFAULT_PREFETCH, noAck = false, exclusive = false } = entry.options
+    const onMessage = (message: ConsumeMessage | null): void => {
+      if (message === null) {
+        // The broker cancelled the consumer (queue deleted…): like eventail, reconnect and redeclare.
+        if (!gen.lost && !entry.cancelled) {
+          this.logger.warn(`the broker cancelled the consumer of ${queue}; reopening the connection`)
+          gen.connection.close().catch(() => undefined)
+        }
+        return
+      }
+      if (!noAck) gen.acks.track(message.fields.deliveryTag)
+      const delivery = new Delivery(message, queue, noAck ? undefined : gen.acks, gen.id)
+      try {
+        entry.onMessage(delivery)
+      } catch (error) {
+        this.logger.error(`consumer of ${queue} threw: ${(error as Error).message}; rejecting the message`)
+        delivery.nack(!delivery.redelivered)
+      }
+    }
+    try {
+      await gen.consume.prefetch(prefetch, false)
+      const reply = await gen.consume.consume(queue, onMessage, {
+        noAck,
+        exclusive,
+        ...(entry.options.arguments ? { arguments: entry.options.arguments } : {}),
+      })
+      entry.tag = reply.consumerTag
+      entry.generation = gen.id
+    } catch (error) {
+      throw toTopologyError(error, { kind: 'queue', name: queue }) ?? error
+    }
+  }
+
+  private lose(gen: Generation, error: Error | undefined): void {
+    if (gen.lost) return
+    gen.lost = true
+    clearTimeout(gen.blockedTimer)
+    gen.acks.close()
+    for (const item of gen.inflight.values()) {
+      item.reject(
+        new PublishError(
+          'PUBLISH_CHANNEL_CLOSED',
+          `the connection was lost before the broker confirmed the publish to ${item.exchange}/${item.routingKey}; it may or may not have been delivered`,
+          undefined,
+          { cause: error },
+        ),
+      )
+    }
+    gen.inflight.clear()
+    gen.resolveClosed(error)
+    if (this.current === gen) {
+      if (!this.stopping) this.setState('reconnecting')
+      this.emit('disconnected', { generation: gen.id, error })
+      if (!this.stopping && error) this.logger.debug(`connection #${gen.id} lost: ${redactUrl(error.message)}`)
+    }
+    this.notify()
+  }
+
+  private onReturn(gen: Generation, message: Message): void {
+    const { exchange, routingKey, replyCode, replyText } = message.fields as Message['fields'] & {
+      replyCode: number
+      replyText: string
+    }
+    const returned: ReturnedMessage = {
+      exchange,
+      routingKey,
+      replyCode,
+      replyText,
+      body: message.content,
+      properties: message.properties,
+    }
+    // A return carries no delivery tag; it precedes the ack of its publish, so it belongs to the
+    // oldest unconfirmed mandatory publish with the same exchange, routing key and body.
+    for (const item of gen.inflight.values()) {
+      if (
+        item.options.mandatory &&
+        !item.returned &&
+        item.exchange === exchange &&
+        item.routingKey === routingKey &&
+        item.body.equals(message.content)
+      ) {
+        item.returned = returned
+        break
+      }
+    }
+    this.emit('returned', returned)
+  }
+
+  private pump(): void {
+    const gen = this.current
+    if (!gen || gen.lost || !(this.currentState === 'connected' || this.currentState === 'closing')) return
+    while (this.queue.length > 0 && gen.writable && gen.inflight.size < this.window) {
+      const item = this.queue.shift() as PendingPublish
+      this.queueBytes -= item.body.length
+      if (!this.send(gen, item)) return
+    }
+    this.notify()
+  }
+
+  /** Sends one publish; false when the generation cannot take more now. */
+  private send(gen: Generation, item: PendingPublish): boolean {
+    const { exchange, routingKey, body, options } = item
+    try {
+      if (!item.confirm) {
+        gen.log.publish(exchange, routingKey, body, options)
+        item.resolve()
+        return true
+      }
+      gen.nextId += 1
+      const id = gen.nextId
+      gen.inflight.set(id, item)
+      const ok = gen.main.publish(exchange, routingKey, body, options, (error: unknown) => this.settle(gen, id, error))
+      if (!ok) gen.writable = false
+      return true
+    } catch (error) {
+      if (gen.lost || (error as Error).name === 'IllegalOperationError') {
+        // Not sent: keep it for the next connection.
+        for (const [id, pending] of gen.inflight) if (pending === item) gen.inflight.delete(id)
+        this.queue.unshift(item)
+        this.queueBytes += body.length
+        return false
+      }
+      for (const [id, pending] of gen.inflight) if (pending === item) gen.inflight.delete(id)
+      item.reject(
+        new PublishError(
+          'PUBLISH_INVALID',
+          `cannot publish to ${exchange}/${routingKey}: ${(error as Error).message}`,
+          undefined,
+          {
+            cause: error,
+          },
+        ),
+      )
+      return true
+    }
+  }
+
+  private settle(gen: Generation, id: number, error: unknown): void {
+    const item = gen.inflight.get(id)
+    if (!item) return
+    gen.inflight.delete(id)
+    if (!error) {
+      if (item.returned) {
+        const { replyCode, replyText } = item.returned
+        item.reject(
+          new PublishError(
+            'PUBLISH_RETURNED',
+            `message to ${item.exchange}/${item.routingKey} is unroutable (${replyCode} ${replyText}): no queue is bound for it`,
+            item.returned,
+          ),
+        )
+      } else item.resolve()
+    } else if ((error as Error).message === 'message nacked') {
+      item.reject(
+        new PublishError(
+          'PUBLISH_NACKED',
+          `the broker refused the message to ${item.exchange}/${item.routingKey} (nack: queue full with reject-publish, or an internal error)`,
+        ),
+      )
+    } else {
+      item.reject(
+        new PublishError(
+          'PUBLISH_CHANNEL_CLOSED',
+          `the channel closed before the broker confirmed the publish to ${item.exchange}/${item.routingKey}; it may or may not have been delivered`,
+          undefined,
+          { cause: error },
+        ),
+      )
+    }
+    if (this.queue.length > 0) this.pump()
+    else this.notify()
+  }
+
+  private notify(): void {
+    for (const waiter of this.waiters) waiter()
+  }
+
+  /** Resolves when `done()` holds (checked whenever publishing state changes) or after `ms`. */
+  private async until(done: () => boolean, ms: number): Promise<boolean> {
+    if (done()) return true
+    return await new Promise<boolean>((resolve) => {
+      const finish = (result: boolean): void => {
+        clearTimeout(timer)
+        this.waiters.delete(check)
+        resolve(result)
+      }
+      const check = (): void => {
+        if (done()) finish(true)
+      }
+      const timer = setTimeout(() => finish(false), ms)
+      this.waiters.add(check)
+    })
+  }
+
+  private fail(error: Error): void {
+    this.failure = error
+    this.stopping = true
+    this.logger.error(redactUrl(error.message))
+    this.rejectQueued(error)
+    this.setState('failed')
+    this.emit('failed', error)
+  }
+
+  private rejectQueued(error: Error): void {
+    const items = this.queue.splice(0)
+    this.queueBytes = 0
+    for (const item of items) item.reject(error)
+  }
+
+  private async shutdown(hard: boolean): Promise<void> {
+    const wasFailed = this.currentState === 'failed'
+    this.stopping = true
+    this.wake?.()
+    const timeoutMs = this.options.closeTimeoutMs ?? 10_000
+    const gen = this.current
+    if (!wasFailed) this.setState('closing')
+    if (gen && !gen.lost) {
+      if (!hard) {
+        for (const entry of this.consumers) {
+          if (entry.tag && entry.generation === gen.id) {
+            await gen.consume.cancel(entry.tag).catch(() => undefined)
+          }
+        }
+        const drained = await this.until(
+          () => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0),
+          timeoutMs,
+        )
+        if (!drained) {
+          this.logger.warn(
+            `closing with ${gen.inflight.size} publishes unconfirmed and ${this.queue.length} unsent after ${timeoutMs} ms`,
+          )
+        }
+        gen.acks.flush()
+      }
+      if (hard) destroySocket(gen.connection)
+      // close() waits for the broker's close-ok, which never comes on a dead or destroyed socket.
+      else await Promise.race([gen.connection.close().catch(() => undefined), delay(timeoutMs)])
+      this.lose(gen, undefined)
+    }
+    // The loop may be inside a connection attempt: it sees `stopping` and closes what it opened.
+    if (this.running) await Promise.race([this.running, delay(timeoutMs)])
+    this.rejectQueued(
+      new ConnectionError('SUPERVISOR_CLOSED', 'the supervisor closed before this message could be sent'),
+    )
+    this.consumers.clear()
+    if (!wasFailed) this.setState('closed')
+    this.emit('closed')
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+function destroySocket(model: ChannelModel): void {
+  const stream = (model.connection as unknown as { stream?: { destroy?: () => void } }).stream
+  stream?.destroy?.()
+}
+
+/**
+ * Creates a supervisor and starts connecting in the background; `await supervisor.ready()` to wait
+ * for the first connection.
+ * @example
+ * await using bus = createSupervisor({ urls: process.env.AMQP_URL ?? 'amqp://localhost', topology })
+ * await bus.ready()
+ * await bus.publish('events', 'SomethingHappened', body, { persistent: true })
+ */
+export function createSupervisor(options: SupervisorOptions): Supervisor {
+  return new Supervisor(options).start()
+}

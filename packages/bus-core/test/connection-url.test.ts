@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { parseAmqpUrl } from '../src/connection-url.js'
+
+describe('parseAmqpUrl', () => {
+  it('reads host, port, credentials and vhost, and overrides the heartbeat', () => {
+    const { options, safe, tls } = parseAmqpUrl('amqp://bob:s%40cret@broker:5673/my%2Fvhost?heartbeat=5', 60)
+    expect({ options, safe, tls }).toEqual({
+      options: {
+        protocol: 'amqp',
+        hostname: 'broker',
+        port: 5673,
+        username: 'bob',
+        password: 's@cret',
+        vhost: 'my/vhost',
+        heartbeat: 60,
+      },
+      safe: 'amqp://bob:***@broker:5673/my%2Fvhost',
+      tls: false,
+    })
+  })
+
+  it('defaults to guest, port 5672 and vhost /', () => {
+    const { options } = parseAmqpUrl('amqp://localhost', 60)
+    expect([options.username, options.password, options.port, options.vhost]).toEqual(['guest', 'guest', 5672, '/'])
+  })
+
+  it('uses port 5671 and TLS for amqps', () => {
+    const { options, tls } = parseAmqpUrl('amqps://h', 30)
+    expect([options.protocol, options.port, tls]).toEqual(['amqps', 5671, true])
+  })
+
+  it('rejects other schemes without echoing the password', () => {
+    expect(() => parseAmqpUrl('http://u:pw@h', 60)).toThrowError(/use amqp:\/\/ or amqps:\/\//)
+    try {
+      parseAmqpUrl('not a url :pw@', 60)
+    } catch (error) {
+      expect((error as Error).message).not.toContain('pw')
+    }
+  })
+})

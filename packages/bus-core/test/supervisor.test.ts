@@ -1,0 +1,391 @@
+import { closeConnections, listConnections, uniqueName, waitFor } from '@am/testkit'
+import { connect } from 'amqplib'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import {
+  createSupervisor,
+  type Delivery,
+  defineTopology,
+  eventailTopology,
+  PublishError,
+  type SupervisorOptions,
+  type Topology,
+} from '../src/index.js'
+
+const url = inject('amqpUrl')
+
+/** A supervisor closed at the end of the test, with a unique connection name to find it by. */
+function supervise(options: Partial<SupervisorOptions> = {}) {
+  const connectionName = uniqueName('bus-core-test')
+  const supervisor = createSupervisor({ urls: url, connectionName, ...options })
+  onTestFinished(() => supervisor.destroy())
+  return { supervisor, connectionName }
+}
+
+/** A durable-free private topology: a topic exchange and an auto-delete queue bound with `#`. */
+function privateTopology(extra: Partial<Topology> = {}): { topology: Topology; exchange: string; queue: string } {
+  const exchange = uniqueName('x')
+  const queue = uniqueName('q')
+  const topology = defineTopology({
+    exchanges: [{ name: exchange, type: 'topic', durable: false, autoDelete: true }, ...(extra.exchanges ?? [])],
+    queues: [{ key: 'q', name: queue, durable: false, autoDelete: true }, ...(extra.queues ?? [])],
+    bindings: [{ queue: 'q', exchange, routingKey: '#' }, ...(extra.bindings ?? [])],
+  })
+  return { topology, exchange, queue }
+}
+
+async function rawChannel() {
+  const connection = await connect(url)
+  onTestFinished(() => connection.close().catch(() => undefined))
+  const channel = await connection.createChannel()
+  channel.on('error', () => undefined)
+  return { connection, channel }
+}
+
+describe('Supervisor on a real broker', () => {
+  it('connects with its connection name, declares its topology and round-trips a confirmed message', async () => {
+    const { topology, exchange, queue } = privateTopology()
+    const { supervisor, connectionName } = supervise({ topology })
+    await supervisor.ready()
+    expect((await listConnections()).filter((c) => c.name === connectionName)).toHaveLength(1)
+
+    const received: Delivery[] = []
+    await supervisor.consume('q', (delivery) => {
+      received.push(delivery)
+      delivery.ack()
+    })
+    await supervisor.publish(exchange, 'a.b', Buffer.from('hello'), {
+      persistent: true,
+      contentType: 'application/cbor',
+      headers: { conversation_id: 'c-1' },
+      correlationId: '',
+      replyTo: '',
+    })
+    await waitFor(() => received.length === 1)
+    const [delivery] = received
+    expect({
+      body: delivery?.body.toString(),
+      routingKey: delivery?.routingKey,
+      queue: delivery?.queue,
+      headers: delivery?.headers,
+      correlationId: delivery?.properties.correlationId,
+      replyTo: delivery?.properties.replyTo,
+      deliveryMode: delivery?.properties.deliveryMode,
+      generation: delivery?.generation,
+    }).toEqual({
+      body: 'hello',
+      routingKey: 'a.b',
+      queue,
+      headers: { conversation_id: 'c-1' },
+      correlationId: '',
+      replyTo: '',
+      deliveryMode: 2,
+      generation: 1,
+    })
+    await waitFor(
+      async () => (await supervisor.checkQueue(queue)).messageCount === 0 && supervisor.stats().unsettled === 0,
+    )
+  })
+
+  it('declares over queues and exchanges created the eventail way', async () => {
+    const service = uniqueName('eventail-svc')
+    const { channel } = await rawChannel()
+    // What eventail 2.3.6 declares (PROTOCOL.md §2): durable topic exchanges, durable queues without arguments.
+    for (const name of ['events', 'commands', 'configurations', 'logs']) {
+      await channel.assertExchange(name, 'topic', { durable: true, autoDelete: false, internal: false })
+    }
+    for (const kind of ['events', 'commands']) {
+      await channel.assertQueue(`${service}.${kind}`, { durable: true, exclusive: false, autoDelete: false })
+    }
+    onTestFinished(async () => {
+      const { channel: cleanup } = await rawChannel()
+      await cleanup.deleteQueue(`${service}.events`)
+      await cleanup.deleteQueue(`${service}.commands`)
+    })
+    const { supervisor } = supervise({
+      topology: eventailTopology({
+        service,
+        events: ['SomethingHappened'],
+        commands: [`${service}.Do`],
+        configurations: ['Cfg'],
+      }),
+    })
+    await supervisor.ready()
+    expect(supervisor.queueName('events')).toBe(`${service}.events`)
+    expect(supervisor.queueName('configurations')).toMatch(/^amq\.gen-/)
+  })
+
+  it('stops with a typed error naming the attribute when an exchange exists with another type', async () => {
+    const exchange = uniqueName('clash')
+    const { channel } = await rawChannel()
+    await channel.assertExchange(exchange, 'direct', { durable: false, autoDelete: true })
+    await channel.bindExchange(exchange, 'amq.direct', exchange) // keeps the auto-delete exchange alive
+    const reconnects: number[] = []
+    const { supervisor } = supervise({
+      topology: defineTopology({ exchanges: [{ name: exchange, type: 'topic', durable: false, autoDelete: true }] }),
+    })
+    supervisor.on('reconnecting', ({ attempt }) => reconnects.push(attempt))
+    const error = await supervisor.ready().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({
+      name: 'TopologyError',
+      code: 'TOPOLOGY_PRECONDITION_FAILED',
+      conflict: { kind: 'exchange', name: exchange, attribute: 'type', declared: "'topic'", current: "'direct'" },
+    })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect([supervisor.state, reconnects]).toEqual(['failed', []])
+    await channel.deleteExchange(exchange)
+  })
+
+  it('names x-queue-type when a classic queue is redeclared as quorum', async () => {
+    const service = uniqueName('quorum-clash')
+    const { channel } = await rawChannel()
+    await channel.assertQueue(`${service}.events`, { durable: true })
+    onTestFinished(async () => {
+      const { channel: cleanup } = await rawChannel()
+      await cleanup.deleteQueue(`${service}.events`)
+    })
+    const { supervisor } = supervise({ topology: eventailTopology({ service, events: ['E'], queueType: 'quorum' }) })
+    await expect(supervisor.ready()).rejects.toMatchObject({
+      code: 'TOPOLOGY_PRECONDITION_FAILED',
+      conflict: { kind: 'queue', name: `${service}.events`, attribute: 'x-queue-type' },
+    })
+  })
+
+  it('rejects an unroutable mandatory publish with PUBLISH_RETURNED and resolves a routable one', async () => {
+    const { topology, exchange } = privateTopology()
+    const lonely = uniqueName('lonely')
+    const { supervisor } = supervise({
+      topology: defineTopology({
+        ...topology,
+        exchanges: [...topology.exchanges, { name: lonely, type: 'topic', durable: false, autoDelete: true }],
+      }),
+    })
+    await supervisor.ready()
+    const returned: string[] = []
+    supervisor.on('returned', (message) => returned.push(message.routingKey))
+    const results = await Promise.allSettled([
+      supervisor.publish(exchange, 'routed', Buffer.from('a'), { mandatory: true }),
+      supervisor.publish(lonely, 'nowhere', Buffer.from('b'), { mandatory: true }),
+      supervisor.publish(lonely, 'nowhere', Buffer.from('c'), { mandatory: false }),
+    ])
+    expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code))).toEqual([
+      'ok',
+      'PUBLISH_RETURNED',
+      'ok',
+    ])
+    const reason = (results[1] as PromiseRejectedResult).reason
+    expect(reason instanceof PublishError && reason.returned?.body.toString()).toBe('b')
+    expect(returned).toEqual(['nowhere'])
+  })
+
+  it('rejects a publish the broker nacks with PUBLISH_NACKED', async () => {
+    const exchange = uniqueName('x')
+    const topology = defineTopology({
+      exchanges: [{ name: exchange, type: 'topic', durable: false, autoDelete: true }],
+      queues: [
+        {
+          key: 'full',
+          name: uniqueName('full'),
+          durable: false,
+          autoDelete: true,
+          arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+        },
+      ],
+      bindings: [{ queue: 'full', exchange, routingKey: '#' }],
+    })
+    const { supervisor } = supervise({ topology })
+    await supervisor.ready()
+    await supervisor.publish(exchange, 'k', Buffer.from('1'))
+    await expect(supervisor.publish(exchange, 'k', Buffer.from('2'))).rejects.toMatchObject({ code: 'PUBLISH_NACKED' })
+  })
+
+  it('keeps many publishes in flight at once', async () => {
+    const { topology, exchange, queue } = privateTopology()
+    const { supervisor } = supervise({ topology, confirmWindow: 100 })
+    await supervisor.ready()
+    let maxInFlight = 0
+    const publishes = Array.from({ length: 1000 }, (_, i) => {
+      const p = supervisor.publish(exchange, 'k', Buffer.from(String(i)))
+      maxInFlight = Math.max(maxInFlight, supervisor.stats().unconfirmed)
+      return p
+    })
+    await Promise.all(publishes)
+    expect(maxInFlight).toBe(100)
+    expect((await supervisor.checkQueue(queue)).messageCount).toBe(1000)
+  })
+
+  it('loses no confirmed message while its connection is force-closed 5 times mid-stream', async () => {
+    expect.hasAssertions()
+    const { topology, exchange } = privateTopology()
+    // a durable queue would outlive the test: auto-delete survives reconnects only while consumed, so use a named durable one and delete it
+    const queue = uniqueName('stream')
+    const streamTopology = defineTopology({
+      exchanges: topology.exchanges,
+      queues: [{ key: 'stream', name: queue, durable: true, autoDelete: false }],
+      bindings: [{ queue: 'stream', exchange, routingKey: '#' }],
+    })
+    onTestFinished(async () => {
+      const { channel } = await rawChannel()
+      await channel.deleteQueue(queue)
+    })
+    const { supervisor, connectionName } = supervise({ topology: streamTopology })
+    await supervisor.ready()
+    const seen = new Set<string>()
+    let duplicates = 0
+    await supervisor.consume(
+      'stream',
+      (delivery) => {
+        const id = delivery.body.toString()
+        if (seen.has(id)) duplicates += 1
+        seen.add(id)
+        delivery.ack()
+      },
+      { prefetch: 50 },
+    )
+    const confirmed = new Set<string>()
+    const failed: string[] = []
+    const resumes: number[] = []
+    let lostAt = 0
+    supervisor.on('disconnected', () => {
+      lostAt = Date.now()
+    })
+    supervisor.on('connected', () => {
+      if (lostAt) resumes.push(Date.now() - lostAt)
+    })
+    let kills = 0
+    const total = 3000
+    const publishes: Promise<void>[] = []
+    for (let i = 0; i < total; i++) {
+      const id = String(i)
+      publishes.push(
+        supervisor.publish(exchange, 'k', Buffer.from(id), { persistent: true }).then(
+          () => void confirmed.add(id),
+          (error: unknown) => void failed.push((error as { code: string }).code),
+        ),
+      )
+      if (i % 600 === 300) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        kills += await closeConnections(connectionName)
+        await waitFor(() => supervisor.state === 'connected', 10_000, 'reconnection')
+      } else if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await Promise.all(publishes)
+    await waitFor(() => [...confirmed].every((id) => seen.has(id)), 20_000, 'every confirmed message to be consumed')
+    expect(kills).toBe(5)
+    expect(confirmed.size + failed.length).toBe(total)
+    expect(new Set(failed)).toEqual(new Set(failed.length ? ['PUBLISH_CHANNEL_CLOSED'] : []))
+    expect(supervisor.generation).toBe(6)
+    console.info(
+      `recovery: ${confirmed.size} confirmed, ${failed.length} rejected, ${duplicates} duplicates; connection lost → consuming again: ${resumes.join(', ')} ms`,
+    )
+  })
+
+  it('makes an ack of a delivery from before a reconnection a no-op, without closing the new channel', async () => {
+    const { topology, exchange } = privateTopology()
+    const queue = uniqueName('stale')
+    const staleTopology = defineTopology({
+      exchanges: topology.exchanges,
+      queues: [{ key: 'q', name: queue, durable: true }],
+      bindings: [{ queue: 'q', exchange, routingKey: '#' }],
+    })
+    onTestFinished(async () => {
+      const { channel } = await rawChannel()
+      await channel.deleteQueue(queue)
+    })
+    const { supervisor, connectionName } = supervise({ topology: staleTopology })
+    await supervisor.ready()
+    const received: Delivery[] = []
+    await supervisor.consume('q', (delivery) => received.push(delivery))
+    await supervisor.publish(exchange, 'k', Buffer.from('x'), { persistent: true })
+    await waitFor(() => received.length === 1)
+    await closeConnections(connectionName)
+    await waitFor(() => received.length === 2, 10_000, 'redelivery after reconnection')
+    const [stale, fresh] = received
+    expect([stale?.generation, fresh?.generation, fresh?.redelivered]).toEqual([1, 2, true])
+    expect(stale?.ack()).toBe(false)
+    expect(fresh?.ack()).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect([supervisor.generation, supervisor.state]).toEqual([2, 'connected'])
+    expect((await supervisor.checkQueue(queue)).messageCount).toBe(0)
+  })
+
+  it('follows a server-named queue whose name changes at every connection', async () => {
+    const exchange = uniqueName('x')
+    const topology = defineTopology({
+      exchanges: [{ name: exchange, type: 'topic', durable: false, autoDelete: true }],
+      queues: [{ key: 'mine', name: '' }],
+      bindings: [{ queue: 'mine', exchange, routingKey: '#' }],
+    })
+    const { supervisor, connectionName } = supervise({ topology })
+    await supervisor.ready()
+    const bodies: string[] = []
+    const consumer = await supervisor.consume('mine', (d) => {
+      bodies.push(d.body.toString())
+      d.ack()
+    })
+    const first = consumer.queue
+    await closeConnections(connectionName)
+    await waitFor(() => supervisor.generation === 2 && supervisor.state === 'connected', 10_000)
+    expect(consumer.queue).not.toBe(first)
+    expect(consumer.queue).toMatch(/^amq\.gen-/)
+    await supervisor.publish(exchange, 'k', Buffer.from('after'))
+    await waitFor(() => bodies.includes('after'))
+  })
+
+  it('buffers publishes while disconnected up to its bound, then rejects them typed', async () => {
+    const { supervisor } = supervise({ urls: 'amqp://guest:guest@127.0.0.1:1/', buffer: { maxMessages: 2 } })
+    const first = supervisor.publish('events', 'a', Buffer.from('1'))
+    const second = supervisor.publish('events', 'b', Buffer.from('2'))
+    await expect(supervisor.publish('events', 'c', Buffer.from('3'))).rejects.toMatchObject({
+      code: 'PUBLISH_BUFFER_FULL',
+    })
+    expect(supervisor.stats()).toMatchObject({ buffered: 2, bufferedBytes: 2 })
+    const started = Date.now()
+    await supervisor.close()
+    expect(Date.now() - started).toBeLessThan(1000)
+    await expect(first).rejects.toMatchObject({ code: 'SUPERVISOR_CLOSED' })
+    await expect(second).rejects.toMatchObject({ code: 'SUPERVISOR_CLOSED' })
+  })
+
+  it('closes promptly in every state and is idempotent', async () => {
+    const timings: Record<string, number> = {}
+    const time = async (label: string, close: () => Promise<void>) => {
+      const started = Date.now()
+      await close()
+      timings[label] = Date.now() - started
+    }
+    // waiting to reconnect to a dead port
+    const dead = createSupervisor({ urls: 'amqp://127.0.0.1:1', reconnect: { initialDelayMs: 5_000 } })
+    await new Promise((resolve) => dead.once('reconnecting', resolve))
+    await time('reconnecting', () => dead.close())
+    // right after creation, while connecting
+    const fresh = createSupervisor({ urls: url })
+    await time('connecting', () => fresh.close())
+    // connected, with a consumer and a confirmed publish in flight
+    const { topology, exchange } = privateTopology()
+    const live = createSupervisor({ urls: url, topology })
+    await live.ready()
+    await live.consume('q', (d) => d.ack())
+    const inFlight = live.publish(exchange, 'k', Buffer.from('x'))
+    await time('connected', () => live.close())
+    await expect(inFlight).resolves.toBeUndefined()
+    await time('again', () => live.close())
+    expect([dead.state, fresh.state, live.state]).toEqual(['closed', 'closed', 'closed'])
+    for (const ms of Object.values(timings)) expect(ms).toBeLessThan(2000)
+    await expect(fresh.ready()).rejects.toMatchObject({ code: 'SUPERVISOR_CLOSED' })
+  })
+
+  it('is disposable with await using', async () => {
+    let state = ''
+    {
+      await using supervisor = createSupervisor({ urls: url })
+      await supervisor.ready()
+      supervisor.on('closed', () => {
+        state = supervisor.state
+      })
+    }
+    expect(state).toBe('closed')
+  })
+})
