@@ -1,0 +1,134 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { arch, cpus, platform } from 'node:os'
+import { fileURLToPath } from 'node:url'
+
+/** Command-line options shared by every scenario. */
+export interface Options {
+  /** Tiny payloads and iteration counts: checks that the scenario runs, in about a second. */
+  quick: boolean
+}
+
+/** Reads `--quick`; anything else is a usage error. */
+export function parseOptions(argv: string[] = process.argv.slice(2)): Options {
+  const unknown = argv.filter((arg) => arg !== '--quick')
+  if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(' ')}: usage: node <scenario>.js [--quick]`)
+  return { quick: argv.includes('--quick') }
+}
+
+/** How long to measure. */
+export interface Settings {
+  /** Interleaved rounds: every case runs once per round, so drift and GC spread over all of them. */
+  rounds: number
+  /** Time each case runs before the first round. */
+  warmupMs: number
+  /** Time each case runs per round. */
+  budgetMs: number
+}
+
+/** One thing to measure. */
+export interface Case {
+  measure: string
+  payload: string
+  implementation: string
+  run: () => unknown
+}
+
+/** A measured case: ops/s of each round. */
+export interface Measured extends Omit<Case, 'run'> {
+  opsPerSecond: number[]
+  median: number
+  min: number
+  max: number
+}
+
+/** Anything the JIT cannot prove unused. */
+export let sink: unknown
+
+function opsPerSecond(run: () => unknown, budgetMs: number): number {
+  let operations = 0
+  let batch = 1
+  const start = performance.now()
+  let elapsed = 0
+  while (elapsed < budgetMs) {
+    for (let i = 0; i < batch; i++) sink = run()
+    operations += batch
+    elapsed = performance.now() - start
+    if (elapsed < budgetMs / 20) batch *= 2 // fewer clock reads once the case is known to be fast
+  }
+  return operations / (elapsed / 1000)
+}
+
+/** Warms every case up, then measures all of them in `rounds` interleaved rounds. */
+export function measureCases(cases: Case[], settings: Settings): Measured[] {
+  for (const { run } of cases) opsPerSecond(run, settings.warmupMs)
+  const samples = cases.map(() => [] as number[])
+  for (let round = 0; round < settings.rounds; round++) {
+    cases.forEach(({ run }, index) => {
+      samples[index]?.push(opsPerSecond(run, settings.budgetMs))
+    })
+  }
+  return cases.map(({ run: _run, ...meta }, index) => {
+    const values = samples[index] ?? []
+    return { ...meta, opsPerSecond: values, median: median(values), min: Math.min(...values), max: Math.max(...values) }
+  })
+}
+
+/** The median of `values`. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+/** Formats ops/s with thousands separators. */
+export function formatOps(value: number): string {
+  return Math.round(value).toLocaleString('en-US')
+}
+
+/** Lays rows out as an aligned text table; columns listed in `right` are right-aligned. */
+export function formatTable(header: string[], rows: string[][], right: number[] = []): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)))
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) =>
+        right.includes(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+      )
+      .join('  ')
+      .trimEnd()
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n')
+}
+
+/** Where the numbers come from. */
+export interface Environment {
+  node: string
+  v8: string
+  platform: string
+  arch: string
+  cpuModel: string
+  cpuCount: number
+}
+
+/** Describes this machine and runtime. */
+export function environment(): Environment {
+  const list = cpus()
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: platform(),
+    arch: arch(),
+    cpuModel: list[0]?.model.trim() ?? 'unknown',
+    cpuCount: list.length,
+  }
+}
+
+/** Writes a scenario's results into the shared JSON file, keeping the other scenarios' entries. */
+export function saveResults(file: URL, scenario: string, results: unknown): string {
+  const path = fileURLToPath(file)
+  mkdirSync(fileURLToPath(new URL('.', file)), { recursive: true })
+  const all = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {}
+  all[scenario] = results
+  writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`)
+  return path
+}
