@@ -109,13 +109,14 @@ export async function setupDeadLettering(
     }
     return { exchange, queue, policy: 'applied', command }
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause
+    const why = cause?.code ?? cause?.message ?? (error as Error).message
     return {
       exchange,
       queue,
       policy: 'manual',
       command,
-      reason: redactUrl(`management API unreachable at ${base.safe}: ${cause}`),
+      reason: redactUrl(`management API unreachable at ${base.safe}: ${why}`),
     }
   }
 }

@@ -400,7 +400,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Passive declaration: the queue's message and consumer counts, or a `TOPOLOGY_NOT_FOUND` error. */
   async checkQueue(name: string): Promise<Replies.AssertQueue> {
-    return await this.withChannel(async (channel) => {
+    return this.withChannel(async (channel) => {
       try {
         return await channel.checkQueue(name)
       } catch (error) {
@@ -778,7 +778,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Resolves when `done()` holds (checked whenever publishing state changes) or after `ms`. */
   private async until(done: () => boolean, ms: number): Promise<boolean> {
     if (done()) return true
-    return await new Promise<boolean>((resolve) => {
+    return new Promise<boolean>((resolve) => {
       const finish = (result: boolean): void => {
         clearTimeout(timer)
         this.waiters.delete(check)

@@ -1,11 +1,6 @@
 import type { TestProject } from 'vitest/node'
 import { startBroker } from '../../../testcontainers.config.js'
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    amqpUrl: string
-  }
-}
+import './index.js'
 
 /** Vitest globalSetup: finds or starts a broker once per package run and provides its URL as `amqpUrl`. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

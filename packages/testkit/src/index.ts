@@ -4,8 +4,16 @@ import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import type {} from 'vitest'
 
 const exec = promisify(execFile)
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The broker URL found by the global setup (`testcontainers.config.ts`). */
+    amqpUrl: string
+  }
+}
 
 /** A name unique to this test run, safe for queues and exchanges: `<prefix>-<random>`. */
 export function uniqueName(prefix: string): string {
@@ -59,12 +67,16 @@ export async function closeConnections(marker: string, node?: string): Promise<n
   return mine.length
 }
 
-/** Resolves when `check` returns a truthy value; rejects with `message` after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5_000, message = 'condition'): Promise<T> {
+/** Resolves with the first truthy value `check` returns; rejects with `message` after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  message = 'condition',
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
-    if (value) return value
+    if (value) return value as Exclude<T, false | null | undefined | 0 | ''>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`)
     await new Promise((r) => setTimeout(r, 10))
   }
@@ -75,7 +87,7 @@ export const python: string = process.env.AM_PYTHON ?? (existsSync('/usr/bin/pyt
 
 /** Runs a Python script with `input` on stdin and returns its stdout. */
 export async function runPython(script: string, args: string[] = [], input?: string): Promise<string> {
-  return await new Promise((resolveRun, reject) => {
+  return new Promise((resolveRun, reject) => {
     const child = execFile(
       python,
       ['-c', script, ...args],
@@ -91,3 +103,84 @@ export async function runPython(script: string, args: string[] = [], input?: str
 
 /** Path of a file in the shared rabbitmq-cluster tool folder. */
 export const clusterScript: string = join(sharedDir, 'tools', 'rabbitmq-cluster.sh')
+
+/** A throwaway RabbitMQ cluster on loopback ports (never the shared node on 5672). */
+export interface ThrowawayCluster {
+  /** One AMQP URL per node (guest/guest, vhost `/`). */
+  urls: string[]
+  /** Erlang node names, e.g. `hare1@localhost`. */
+  nodes: string[]
+  stopNode(index: number): Promise<void>
+  killNode(index: number): Promise<void>
+  startNode(index: number): Promise<void>
+  /** Runs rabbitmqctl against node `index` (1-based). */
+  ctl(index: number, ...args: string[]): Promise<string>
+  stop(): Promise<void>
+}
+
+/**
+ * Starts `size` clustered RabbitMQ nodes with `../shared/tools/rabbitmq-cluster.sh`, on ports
+ * `basePort + 1…`. Its own empty config file keeps the machine's `/etc/rabbitmq/rabbitmq.conf`
+ * (which pins the listener to 5672) out of the way.
+ */
+export async function startCluster(size: number, basePort = 5700): Promise<ThrowawayCluster> {
+  const dir = join(process.env.TMPDIR ?? '/tmp', `am-cluster-${basePort}`)
+  const { mkdirSync, writeFileSync, chmodSync } = await import('node:fs')
+  mkdirSync(dir, { recursive: true })
+  chmodSync(dir, 0o755)
+  const config = join(dir, 'rabbitmq.conf')
+  writeFileSync(config, 'loopback_users = none\n')
+  chmodSync(config, 0o644)
+  const env = {
+    ...process.env,
+    AM_CLUSTER_DIR: join(dir, 'nodes'),
+    AM_CLUSTER_BASE_PORT: String(basePort),
+    AM_CLUSTER_DIST_BASE: String(basePort + 20_000),
+    RABBITMQ_CONFIG_FILE: config,
+  }
+  const release = await lockCluster()
+  const script = async (...args: string[]): Promise<string> => {
+    const { stdout } = await exec('bash', [clusterScript, ...args], { env, timeout: 240_000 })
+    return stdout
+  }
+  await script('stop').catch(() => undefined)
+  await script('start', String(size))
+  const nodes = Array.from({ length: size }, (_, i) => `hare${i + 1}@localhost`)
+  return {
+    urls: Array.from({ length: size }, (_, i) => `amqp://guest:guest@127.0.0.1:${basePort + i + 1}`),
+    nodes,
+    stopNode: async (index) => void (await script('stop-node', String(index))),
+    killNode: async (index) => void (await script('kill-node', String(index))),
+    startNode: async (index) => void (await script('start-node', String(index))),
+    ctl: (index, ...args) => rabbitmqctl('-n', nodes[index - 1] as string, ...args),
+    stop: async () => {
+      try {
+        await script('stop')
+      } finally {
+        release()
+      }
+    },
+  }
+}
+
+/**
+ * The cluster script names its nodes `hare<i>@localhost` whatever the ports, so only one throwaway
+ * cluster can run on a machine: suites that need one (in parallel turbo tasks) take turns.
+ */
+async function lockCluster(timeoutMs = 900_000): Promise<() => void> {
+  const { mkdirSync, rmSync, statSync } = await import('node:fs')
+  const lock = join(process.env.TMPDIR ?? '/tmp', 'am-cluster.lock')
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      return () => rmSync(lock, { recursive: true, force: true })
+    } catch {
+      // A lock left by a crashed run (older than the longest suite) is stale.
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > timeoutMs) rmSync(lock, { recursive: true, force: true })
+      if (Date.now() > deadline) throw new Error('timed out waiting for the throwaway cluster lock')
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+  }
+}
