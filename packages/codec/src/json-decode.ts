@@ -78,11 +78,15 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 
 /**
  * Walks what JSON.parse returned: fails on nesting deeper than MAX_DEPTH, and tells whether a
- * number is an integer beyond ±(2^53 - 1), which JSON.parse has rounded. Walking the values is
- * cheaper than scanning the text, and an integer literal that large never parses to a safe one.
+ * number is an integer beyond ±(2^53 - 1), which JSON.parse has rounded (or made infinite). Walking
+ * the values is cheaper than scanning the text, and an integer literal that large never parses to a
+ * safe one.
  */
 function needsExact(value: unknown, depth: number): boolean {
-  if (typeof value === 'number') return !Number.isSafeInteger(value) && Number.isInteger(value)
+  if (typeof value === 'number') {
+    // an integer literal beyond 2^53 parses rounded, beyond ~1.8e308 to ±Infinity
+    return !Number.isSafeInteger(value) && (Number.isInteger(value) || !Number.isFinite(value))
+  }
   if (typeof value !== 'object' || value === null) return false
   if (depth >= MAX_DEPTH) throw new DecodeError('DECODE_TOO_DEEP', TOO_DEEP_MESSAGE)
   if (Array.isArray(value)) {
