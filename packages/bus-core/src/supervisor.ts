@@ -17,7 +17,7 @@ import { defaultConnectionName, type ParsedUrl, parseAmqpUrl, socketOptions } fr
 import { Delivery } from './delivery.js'
 import { ConnectionError, PublishError, type ReturnedMessage, TopologyError, toTopologyError } from './errors.js'
 import { type Logger, silentLogger } from './logger.js'
-import { applyTopology, defineTopology, type QueueNames, type Topology } from './topology.js'
+import { applyTopology, defineTopology, mergeTopologies, type QueueNames, type Topology } from './topology.js'
 
 /** Options of `createSupervisor`. */
 export interface SupervisorOptions {
@@ -202,7 +202,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly urls: ParsedUrl[]
   private readonly connectionName: string
   private readonly options: SupervisorOptions
-  private readonly topology: Topology
+  private topology: Topology
   private readonly backoff: Backoff
   private readonly logger: Logger
   private readonly window: number
@@ -292,6 +292,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.on('failed', onFailed)
       this.on('closed', onClosed)
     })
+  }
+
+  /**
+   * Adds exchanges, queues and bindings to the topology: declared now when connected, and at every
+   * later connection. Resolves once declared (or at once while disconnected).
+   */
+  async extendTopology(extra: Topology): Promise<void> {
+    this.topology = mergeTopologies(this.topology, extra)
+    const gen = this.current
+    if (!gen || gen.lost || this.currentState === 'connecting') return
+    const names = await applyTopology(extra, gen.main, gen.log)
+    for (const [key, name] of names) (gen.names as Map<string, string>).set(key, name)
   }
 
   /** The actual name of a topology queue on the current connection (server-named queues change). */

@@ -1,0 +1,41 @@
+// The base class
+
+// Errors
+export type { ServiceErrorCode } from './errors.js'
+export { RequestError, ServiceError } from './errors.js'
+
+// Logs
+export type { LevelName, LogOptions } from './gelf.js'
+export { LEVELS } from './gelf.js'
+export { isPattern, matchesTopic } from './routing.js'
+export type {
+  CommandContext,
+  CommandHandler,
+  ConfigurationHandler,
+  Handlers,
+  ManualAck,
+  MessageContext,
+  MessageHandler,
+  Outcome,
+  PublishEventOptions,
+  RequestOptions,
+  Returned,
+  ReturnResultOptions,
+  SendCommandOptions,
+  ServiceEvents,
+  ServiceMessages,
+  ServiceOptions,
+  ServiceState,
+  UntypedMessages,
+} from './service.js'
+export { Service } from './service.js'
+// Wire format
+export type { Envelope, MessageKind, Refusal, ResultStatus } from './wire.js'
+export {
+  commandProperties,
+  configurationProperties,
+  eventProperties,
+  isRefusal,
+  openEnvelope,
+  resultProperties,
+} from './wire.js'

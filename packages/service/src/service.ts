@@ -1,0 +1,990 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import {
+  type Consumer,
+  createSupervisor,
+  type Delivery,
+  defaultConnectionName,
+  defineTopology,
+  EXCHANGES,
+  eventailTopology,
+  type Logger,
+  PublishError,
+  type PublishOptions,
+  type ReturnedMessage,
+  type Supervisor,
+  type SupervisorOptions,
+} from '@am/bus-core'
+import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/codec'
+import { RequestError, ServiceError } from './errors.js'
+import { gelf, type LevelName, type LogOptions } from './gelf.js'
+import { HandlerTable } from './routing.js'
+import {
+  commandProperties,
+  configurationProperties,
+  type Envelope,
+  eventProperties,
+  isRefusal,
+  type MessageKind,
+  openEnvelope,
+  type ResultStatus,
+  resultProperties,
+} from './wire.js'
+
+/** Payload types by routing key, per kind; declare them to type-check handlers and publishes. */
+export interface ServiceMessages {
+  events: Record<string, unknown>
+  commands: Record<string, unknown>
+  results: Record<string, unknown>
+  configurations: Record<string, unknown>
+}
+
+/** Any routing key, any payload. */
+export interface UntypedMessages extends ServiceMessages {
+  events: Record<string, unknown>
+  commands: Record<string, unknown>
+  results: Record<string, unknown>
+  configurations: Record<string, unknown>
+}
+
+/**
+ * What a handler returns: nothing or `'ack'` to acknowledge once its publishes are confirmed,
+ * `'requeue'` to put the message back, `'drop'` to dead-letter it. A throw means: requeue once,
+ * then dead-letter.
+ */
+export type Outcome = undefined | 'ack' | 'requeue' | 'drop'
+
+/** Acknowledgement taken over by a handler with `ctx.takeAck()`. */
+export interface ManualAck {
+  /** Acks the message once every publish the handler made is confirmed. */
+  ack(): Promise<void>
+  /** Requeues (`true`) or dead-letters (`false`, the default) the message. */
+  nack(requeue?: boolean): void
+}
+
+/** What a handler knows about the message it handles, and the publishes bound to it. */
+export interface MessageContext<M extends ServiceMessages = UntypedMessages> {
+  readonly kind: MessageKind
+  readonly routingKey: string
+  /** The exchange it was delivered from. */
+  readonly exchange: string
+  /** `''` for configurations. */
+  readonly conversationId: string
+  /** `''` when absent. */
+  readonly correlationId: string
+  /** `''` when absent. */
+  readonly replyTo: string
+  /** Result status (`success`, `error` or what a foreign service sent); `''` for other kinds. */
+  readonly status: string
+  /** Set by the broker when delivered before without an ack. */
+  readonly redelivered: boolean
+  /** `x-delivery-count` (quorum queues), when the broker sets it. */
+  readonly deliveryCount: number | undefined
+  /** Headers other than `conversation_id` (and `status` on commands/results): eventail's meta. */
+  readonly headers: Readonly<Record<string, unknown>>
+  /** The raw delivery (properties such as timestamp, expiration, userId, appId). */
+  readonly delivery: Delivery
+  /** Publishes an event in this conversation; the message is acked only after it is confirmed. */
+  publishEvent<K extends keyof M['events'] & string>(
+    name: K,
+    payload: M['events'][K],
+    options?: PublishEventOptions,
+  ): Promise<void>
+  /** Sends a command in this conversation; the message is acked only after it is confirmed. */
+  sendCommand<K extends keyof M['commands'] & string>(
+    command: K,
+    payload: M['commands'][K],
+    options: SendCommandOptions,
+  ): Promise<void>
+  /** Logs to the bus with this conversation id. */
+  log(level: LevelName | number, short: string, options?: LogOptions): void
+  /** Takes over acknowledgement: the handler's return value no longer acks. */
+  takeAck(): ManualAck
+}
+
+/** Context of a command handler: replies go to the command's reply-to. */
+export interface CommandContext<M extends ServiceMessages = UntypedMessages> extends MessageContext<M> {
+  /** Publishes a success result to the reply-to, with the command's correlation id. */
+  returnSuccess(payload: unknown): Promise<void>
+  /** Publishes an expected-error result to the reply-to, with the command's correlation id. */
+  returnError(payload: unknown): Promise<void>
+}
+
+/** Handler of an event or a result. */
+export type MessageHandler<P, M extends ServiceMessages = UntypedMessages> = (
+  payload: P,
+  ctx: MessageContext<M>,
+) => Outcome | Promise<Outcome>
+/** Handler of a command. */
+export type CommandHandler<P, M extends ServiceMessages = UntypedMessages> = (
+  payload: P,
+  ctx: CommandContext<M>,
+) => Outcome | Promise<Outcome>
+/** Handler of a configuration: true when the service is now configured. */
+export type ConfigurationHandler<P, M extends ServiceMessages = UntypedMessages> = (
+  payload: P,
+  ctx: MessageContext<M>,
+) => boolean | undefined | Promise<boolean | undefined>
+
+/**
+ * The handler table: its keys are the subscriptions (routing keys or topic patterns with `*`/`#`).
+ * `results` keys are the reply-to keys of the commands this service sends.
+ */
+export interface Handlers<M extends ServiceMessages = UntypedMessages> {
+  events?: { [K in keyof M['events'] & string]?: MessageHandler<M['events'][K], M> }
+  commands?: { [K in keyof M['commands'] & string]?: CommandHandler<M['commands'][K], M> }
+  results?: { [K in keyof M['results'] & string]?: MessageHandler<M['results'][K], M> }
+  configurations?: { [K in keyof M['configurations'] & string]?: ConfigurationHandler<M['configurations'][K], M> }
+}
+
+/** Options of `publishEvent`. */
+export interface PublishEventOptions {
+  /** Required outside a handler; inside one, defaults to the handled message's. */
+  conversationId?: string
+  /** @default false (as eventail: some events have no consumer yet) */
+  mandatory?: boolean
+}
+
+/** Options of `sendCommand`. */
+export interface SendCommandOptions {
+  /** Required outside a handler; inside one, defaults to the handled message's. */
+  conversationId?: string
+  /** Where the result goes: a key this service binds in `results`, e.g. `<service>.ThingDone`. */
+  replyTo: string
+  /** @default '' */
+  correlationId?: string
+  /** @default true */
+  mandatory?: boolean
+}
+
+/** Options of `returnSuccess` / `returnError`. */
+export interface ReturnResultOptions {
+  conversationId: string
+  correlationId?: string
+  /** @default true */
+  mandatory?: boolean
+}
+
+/** Options of `request`. */
+export interface RequestOptions {
+  /** Required outside a handler. */
+  conversationId: string
+  /**
+   * @default 30000
+   */
+  timeoutMs?: number
+}
+
+/** A returned (unroutable) publish, as given to `handleReturnedMessage`. */
+export interface Returned extends ReturnedMessage {
+  /** The decoded body, or undefined when it does not decode. */
+  payload: unknown
+  /** eventail's envelope: reply_to and correlation_id when non-empty, plus the headers. */
+  envelope: Record<string, unknown>
+}
+
+/** Options of a service. */
+export interface ServiceOptions {
+  /** Broker URLs, tried round-robin. */
+  urls: string | readonly string[]
+  /**
+   * Unacknowledged messages per consumer, handled concurrently.
+   * @default 3
+   */
+  prefetch?: number
+  /**
+   * Send JSON instead of CBOR (eventail's `use_json()`).
+   * @default false
+   */
+  json?: boolean
+  /**
+   * Exclusive server-named queues instead of the shared durable ones (debug tools).
+   * @default false
+   */
+  exclusiveQueues?: boolean
+  /**
+   * Queue type of the durable service queues (`quorum` for clusters).
+   * @default 'classic'
+   */
+  queueType?: 'classic' | 'quorum'
+  /**
+   * Stop gracefully on SIGTERM, SIGINT and SIGHUP (handlers installed once per process).
+   * @default true
+   */
+  handleSignals?: boolean
+  /**
+   * How long `stop()` lets in-flight handlers finish, then waits for confirms, in ms each.
+   * @default 10000
+   */
+  stopTimeoutMs?: number
+  /**
+   * Re-publishes of a publish the broker nacked, with these delays (ms), before the handled
+   * message counts as failed.
+   * @default [200, 1000, 5000]
+   */
+  nackRetryDelaysMs?: readonly number[]
+  /** Local log of the framework (the bus log is `log()`). @default null */
+  logger?: Logger | null
+  /** Passed to the supervisor (heartbeat, reconnect, tls, buffer…). */
+  supervisor?: Omit<SupervisorOptions, 'urls' | 'topology' | 'logger'>
+}
+
+/** Where a service is in its life. */
+export type ServiceState = 'idle' | 'starting' | 'unconfigured' | 'ready' | 'reconnecting' | 'stopping' | 'stopped'
+
+/** Events of a service. */
+export interface ServiceEvents {
+  state: [state: ServiceState]
+}
+
+type AnyHandler = (payload: unknown, ctx: never) => unknown
+type Origin = 'events' | 'commands' | 'configurations'
+
+const noop = (): void => {}
+
+/**
+ * The base class of a service. Subclass it, name the logical service, return the handler table,
+ * and call `start()`; the framework connects, declares the topology, consumes, acks after the
+ * outputs are confirmed, retries, dead-letters, logs to the bus and stops gracefully.
+ * @example
+ * class Pong extends Service {
+ *   readonly name = 'pong'
+ *   protected handlers(): Handlers {
+ *     return { commands: { 'pong.Echo': (payload, ctx) => ctx.returnSuccess(payload) } }
+ *   }
+ * }
+ * await new Pong({ urls: 'amqp://localhost' }).start()
+ */
+export abstract class Service<M extends ServiceMessages = UntypedMessages> extends EventEmitter<ServiceEvents> {
+  /** The logical service name: queues `<name>.events` / `<name>.commands`, logs `<name>.<LEVEL>`. */
+  abstract readonly name: string
+
+  private readonly options: ServiceOptions
+  private readonly logger: Logger | null
+  private bus: Supervisor | undefined
+  private currentState: ServiceState = 'idle'
+  private contentType: ContentType
+  private exclusive: boolean
+  private tables: Record<Origin | 'results', HandlerTable<AnyHandler>> | undefined
+  private business: Consumer[] = []
+  private configConsumer: Consumer | undefined
+  private configured = false
+  private sessionGeneration = 0
+  private readonly inflight = new Set<Promise<void>>()
+  /** Publishes made through the service (not a context) while messages are being handled. */
+  private readonly loosePublishes = new Set<Promise<void>>()
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly requests = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >()
+  private replyKey: string | undefined
+  private replyReady: Promise<void> | undefined
+  private stopping: Promise<void> | undefined
+  private started: Promise<void> | undefined
+  private readonly stoppedPromise: Promise<void>
+  private resolveStopped: () => void = noop
+
+  constructor(options: ServiceOptions) {
+    super()
+    this.options = options
+    this.logger = options.logger ?? null
+    this.contentType = options.json ? JSON_CONTENT_TYPE : CBOR
+    this.exclusive = options.exclusiveQueues ?? false
+    this.stoppedPromise = new Promise((resolve) => {
+      this.resolveStopped = resolve
+    })
+  }
+
+  /** The handler table; its keys are the subscriptions. Called once, at start. */
+  protected abstract handlers(): Handlers<M>
+
+  /** Called when the business consumers are registered (Consume-Ok), at start and after each reconnection. */
+  protected onReady(): void | Promise<void> {}
+
+  /** Called when waiting for configuration (services with configuration handlers), at every connection. */
+  protected onUnconfigured(): void | Promise<void> {}
+
+  /**
+   * Called for every returned (unroutable) `mandatory` publish. When the publish was made while
+   * handling a message, the return value decides that message's fate; the default, `'drop'`,
+   * dead-letters it (so an unroutable result is not lost silently: eventail's B10) and logs at ERROR.
+   */
+  protected handleReturnedMessage(returned: Returned): Outcome | Promise<Outcome> {
+    this.log('ERROR', `Unroutable message ${returned.exchange}/${returned.routingKey}: ${returned.replyText}`, {
+      conversationId: typeof returned.envelope.conversation_id === 'string' ? returned.envelope.conversation_id : '',
+    })
+    return 'drop'
+  }
+
+  /** The service's state. */
+  get state(): ServiceState {
+    return this.currentState
+  }
+
+  /** The supervisor, once started (for stats and events). */
+  get supervisor(): Supervisor | undefined {
+    return this.bus
+  }
+
+  /** Sends JSON instead of CBOR from now on (eventail's `use_json()`); call before `start()`. */
+  useJson(): this {
+    this.contentType = JSON_CONTENT_TYPE
+    return this
+  }
+
+  /** Uses exclusive server-named queues (debug tools); call before `start()`. */
+  useExclusiveQueues(): this {
+    this.exclusive = true
+    return this
+  }
+
+  /**
+   * Connects and starts consuming. Resolves once ready (or unconfigured, for a service with
+   * configuration handlers); rejects on a fatal error such as a topology clash. Resolves too when
+   * `stop()` is called meanwhile.
+   */
+  start(): Promise<void> {
+    this.started ??= this.boot()
+    return this.started
+  }
+
+  /** Resolves once the service has stopped. */
+  get stopped(): Promise<void> {
+    return this.stoppedPromise
+  }
+
+  /**
+   * Stops gracefully, in every state: logs `Shutting down…`, cancels the consumers, lets in-flight
+   * handlers finish (bounded), waits for the confirms, closes. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown()
+    return this.stopping
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  // Publishing ------------------------------------------------------------------------------------
+
+  /** Publishes an event (exchange `events`, routing key = name). */
+  publishEvent<K extends keyof M['events'] & string>(
+    name: K,
+    payload: M['events'][K],
+    options: PublishEventOptions & { conversationId: string },
+  ): Promise<void> {
+    return this.loose(this.sendEvent(name, payload, options.conversationId, options.mandatory ?? false))
+  }
+
+  /** Sends a command (exchange `commands`, routing key `<service>.<Command>`). */
+  sendCommand<K extends keyof M['commands'] & string>(
+    command: K,
+    payload: M['commands'][K],
+    options: SendCommandOptions & { conversationId: string },
+  ): Promise<void> {
+    return this.loose(this.sendCommandNow(command, payload, options.conversationId, options))
+  }
+
+  /** Publishes a success result to `destination` (a command's reply-to). */
+  returnSuccess(destination: string, payload: unknown, options: ReturnResultOptions): Promise<void> {
+    return this.loose(this.sendResult(destination, payload, 'success', options))
+  }
+
+  /** Publishes an expected-error result to `destination` (a command's reply-to). */
+  returnError(destination: string, payload: unknown, options: ReturnResultOptions): Promise<void> {
+    return this.loose(this.sendResult(destination, payload, 'error', options))
+  }
+
+  /** Publishes a configuration message (exchange `configurations`, not mandatory). */
+  publishConfiguration<K extends keyof M['configurations'] & string>(
+    name: K,
+    payload: M['configurations'][K],
+  ): Promise<void> {
+    return this.loose(
+      this.publish(EXCHANGES.configurations, name, payload, configurationProperties(this.contentType), false),
+    )
+  }
+
+  /**
+   * Sends a command and resolves with its success result's payload, matched by correlation id on a
+   * private reply queue. Rejects with a `RequestError`: `REQUEST_FAILED` (error result),
+   * `REQUEST_TIMEOUT`, `REQUEST_UNROUTABLE`. Results published while this instance was disconnected
+   * are lost with its exclusive reply queue: the request then times out.
+   */
+  async request<K extends keyof M['commands'] & string>(
+    command: K,
+    payload: M['commands'][K],
+    options: RequestOptions,
+  ): Promise<unknown> {
+    const replyTo = await this.ensureReplyQueue()
+    const correlationId = randomUUID()
+    const timeoutMs = options.timeoutMs ?? 30_000
+    const result = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.requests.delete(correlationId)
+        reject(new RequestError('REQUEST_TIMEOUT', `no result for ${command} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.requests.set(correlationId, { resolve, reject, timer })
+    })
+    result.catch(noop)
+    try {
+      await this.sendCommandNow(command, payload, options.conversationId, { replyTo, correlationId, mandatory: true })
+    } catch (error) {
+      const pending = this.requests.get(correlationId)
+      if (pending) {
+        clearTimeout(pending.timer)
+        this.requests.delete(correlationId)
+      }
+      if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED') {
+        throw new RequestError('REQUEST_UNROUTABLE', `nobody consumes ${command}: the command is unroutable`, {
+          cause: error,
+        })
+      }
+      throw error
+    }
+    return await result
+  }
+
+  /** Logs to the bus (GELF on `logs`, routing key `<service>.<LEVEL>`); never throws for the bus. */
+  log(level: LevelName | number, short: string, options: LogOptions = {}): void {
+    const { routingKey, body } = gelf(this.name, level, short, options)
+    const bus = this.bus
+    if (!bus) return
+    bus.publish(EXCHANGES.logs, routingKey, body, { confirm: false }).catch((error: Error) => {
+      this.logger?.debug(`log not sent: ${error.message}`)
+    })
+  }
+
+  /** Runs `callback` after `delayMs`; errors are logged (ALERT), never fatal. Cleared by `stop()`. */
+  callLater(delayMs: number, callback: () => unknown): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      void Promise.resolve()
+        .then(callback)
+        .catch((error: Error) =>
+          this.log('ALERT', 'Unhandled error in a timer', { full: error.stack ?? String(error) }),
+        )
+    }, delayMs)
+    this.timers.add(timer)
+    return timer
+  }
+
+  /** Cancels a `callLater` timer. */
+  cancelTimer(timer: NodeJS.Timeout): void {
+    clearTimeout(timer)
+    this.timers.delete(timer)
+  }
+
+  // Lifecycle -------------------------------------------------------------------------------------
+
+  private setState(state: ServiceState): void {
+    if (this.currentState === state) return
+    this.currentState = state
+    this.emit('state', state)
+  }
+
+  private async boot(): Promise<void> {
+    if (this.stopping) return
+    const table = this.handlers()
+    const build = (entries: Record<string, unknown> | undefined): HandlerTable<AnyHandler> => {
+      const pairs: Array<[string, AnyHandler]> = []
+      for (const [key, handler] of Object.entries(entries ?? {})) {
+        if (typeof handler !== 'function') {
+          throw new ServiceError('SERVICE_INVALID', `the handler of '${key}' in ${this.name} is not a function`)
+        }
+        pairs.push([key, handler as AnyHandler])
+      }
+      return new HandlerTable(pairs)
+    }
+    if (!this.name || /[#*\s]/.test(this.name)) {
+      throw new ServiceError('SERVICE_INVALID', `invalid service name '${this.name}': name the logical service`)
+    }
+    this.tables = {
+      events: build(table.events),
+      commands: build(table.commands),
+      results: build(table.results),
+      configurations: build(table.configurations),
+    }
+    const topology = eventailTopology({
+      service: this.name,
+      events: this.tables.events.keys,
+      commands: [...this.tables.commands.keys, ...this.tables.results.keys],
+      configurations: this.tables.configurations.keys,
+      exclusive: this.exclusive,
+      queueType: this.options.queueType ?? 'classic',
+    })
+    this.setState('starting')
+    if (this.options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
+    const bus = createSupervisor({
+      connectionName: defaultConnectionName(this.name),
+      ...this.options.supervisor,
+      urls: this.options.urls,
+      topology,
+      logger: this.logger,
+    })
+    this.bus = bus
+    bus.on('disconnected', () => {
+      if (this.stopping) return
+      this.setState('reconnecting')
+      if (this.tables?.configurations.size) {
+        // Every connection starts unconfigured (eventail ≥ 2.2.5): business consumers wait again.
+        this.configured = false
+        const business = this.business
+        this.business = []
+        for (const consumer of business) void consumer.cancel()
+      }
+    })
+    bus.on('connected', ({ generation }) => {
+      if (generation <= this.sessionGeneration || this.stopping) return
+      this.sessionGeneration = generation
+      void this.enterSession().catch((error: Error) => this.logger?.error(`session start failed: ${error.message}`))
+    })
+    try {
+      await bus.ready()
+    } catch (error) {
+      if (this.stopping) return
+      await this.stop()
+      throw error
+    }
+    if (this.stopping) return
+    this.sessionGeneration = bus.generation
+    await this.enterSession()
+  }
+
+  private async enterSession(): Promise<void> {
+    const bus = this.bus
+    const tables = this.tables
+    if (!bus || !tables || this.stopping) return
+    if (tables.configurations.size > 0) {
+      this.configConsumer ??= await bus.consume('configurations', (d) => this.dispatch(d, 'configurations'), {
+        prefetch: this.options.prefetch ?? 3,
+      })
+      this.setState('unconfigured')
+      await this.onUnconfigured()
+    } else {
+      if (this.business.length === 0) await this.startBusiness()
+      this.setState('ready')
+      await this.onReady()
+    }
+  }
+
+  private async startBusiness(): Promise<void> {
+    const bus = this.bus
+    const tables = this.tables
+    if (!bus || !tables) return
+    const prefetch = this.options.prefetch ?? 3
+    if (tables.events.size > 0) {
+      this.business.push(await bus.consume('events', (d) => this.dispatch(d, 'events'), { prefetch }))
+    }
+    if (tables.commands.size + tables.results.size > 0) {
+      this.business.push(await bus.consume('commands', (d) => this.dispatch(d, 'commands'), { prefetch }))
+    }
+  }
+
+  private async configuredNow(): Promise<void> {
+    if (this.configured || this.stopping) return
+    this.configured = true
+    await this.startBusiness()
+    this.setState('ready')
+    await this.onReady()
+  }
+
+  private async shutdown(): Promise<void> {
+    const previous = this.currentState
+    this.setState('stopping')
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+    const bus = this.bus
+    const timeoutMs = this.options.stopTimeoutMs ?? 10_000
+    if (bus && previous !== 'idle') {
+      if (bus.isConnected) this.log('WARNING', 'Shutting down…')
+      const consumers = [...this.business, ...(this.configConsumer ? [this.configConsumer] : [])]
+      this.business = []
+      this.configConsumer = undefined
+      await Promise.allSettled(consumers.map((c) => c.cancel()))
+      if (this.inflight.size > 0) await Promise.race([Promise.allSettled(this.inflight), delay(timeoutMs)])
+      for (const [id, pending] of this.requests) {
+        clearTimeout(pending.timer)
+        pending.reject(new ServiceError('SERVICE_STOPPED', `the service stopped before the result of request ${id}`))
+      }
+      this.requests.clear()
+      await bus.close()
+    }
+    untrapSignals(this as unknown as Service<ServiceMessages>)
+    this.setState('stopped')
+    this.resolveStopped()
+  }
+
+  // Handling --------------------------------------------------------------------------------------
+
+  private dispatch(delivery: Delivery, origin: Origin): void {
+    const work = this.handle(delivery, origin).catch((error: Error) => {
+      // Only a bug in the framework gets here; keep the message and the process.
+      this.logger?.error(`message handling failed: ${error.stack ?? error.message}`)
+      delivery.nack(!delivery.redelivered)
+    })
+    this.inflight.add(work)
+    void work.finally(() => this.inflight.delete(work))
+  }
+
+  private async handle(delivery: Delivery, origin: Origin): Promise<void> {
+    const rk = delivery.routingKey
+    const envelope = openEnvelope(delivery, origin)
+    if (isRefusal(envelope)) {
+      this.log('EMERGENCY', envelope.log, { full: envelope.detail, conversationId: envelope.conversationId })
+      delivery.nack(false)
+      return
+    }
+    const tables = this.tables as Record<Origin | 'results', HandlerTable<AnyHandler>>
+    const table = envelope.kind === 'result' ? tables.results : tables[origin]
+    const handler = table.find(rk)
+    if (!handler) {
+      this.log('EMERGENCY', `No ${envelope.kind} handler for ${rk}; dead lettering.`, {
+        full: `subscribed keys: ${table.keys.join(', ') || 'none'}`,
+        conversationId: envelope.conversationId,
+      })
+      delivery.nack(false)
+      return
+    }
+    const ctx = new HandlingContext<M>(this as unknown as ServiceInternals, delivery, envelope)
+    let outcome: unknown
+    let failure: unknown
+    const loose = this.loosePublishes.size > 0 ? [...this.loosePublishes] : []
+    try {
+      outcome = await (handler as (p: unknown, c: unknown) => unknown)(envelope.payload, ctx)
+    } catch (error) {
+      failure = error
+    }
+    if (envelope.kind === 'configuration' && failure === undefined && outcome === true) {
+      void this.configuredNow().catch((error: Error) =>
+        this.logger?.error(`starting consumers failed: ${error.message}`),
+      )
+    }
+    const outputs = await Promise.allSettled([...ctx.publishes, ...loose, ...this.loosePublishes])
+    if (failure !== undefined) {
+      this.fail(delivery, envelope, failure)
+      return
+    }
+    let returned: PublishError | undefined
+    for (const output of outputs) {
+      if (output.status === 'fulfilled') continue
+      const error = output.reason as Error
+      if (error instanceof PublishError && error.code === 'PUBLISH_CHANNEL_CLOSED') return // redelivered anyway
+      if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED') returned ??= error
+      else {
+        this.fail(delivery, envelope, error)
+        return
+      }
+    }
+    if (ctx.manual) return
+    if (returned) {
+      const decided = (returned as PublishError & { outcome?: Outcome }).outcome ?? 'drop'
+      if (decided !== 'ack' && decided !== undefined) outcome = decided
+    }
+    if (outcome === 'requeue') delivery.nack(true)
+    else if (outcome === 'drop') {
+      this.log('ERROR', `Dropping ${rk} as its handler asked; dead lettering.`, {
+        conversationId: envelope.conversationId,
+      })
+      delivery.nack(false)
+    } else ctx.ackNow()
+  }
+
+  /** Handler failure: ALERT, requeue once, then EMERGENCY and dead-letter. */
+  private fail(delivery: Delivery, envelope: Envelope, error: unknown): void {
+    const rk = delivery.routingKey
+    const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    const conversationId = envelope.conversationId
+    this.log('ALERT', `Unhandled error while processing message ${rk}`, { full, conversationId })
+    const count = deliveryCount(delivery)
+    const giveUp = count !== undefined ? count >= 1 : delivery.redelivered
+    if (giveUp) {
+      this.log('EMERGENCY', `Giving up on ${rk}`, { full, conversationId })
+      delivery.nack(false)
+    } else delivery.nack(true)
+  }
+
+  // Internals shared with contexts ---------------------------------------------------------------
+
+  /** @internal */
+  sendEvent(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<void> {
+    return this.publish(EXCHANGES.events, name, payload, eventProperties(conversationId, this.contentType), mandatory)
+  }
+
+  /** @internal */
+  sendCommandNow(
+    command: string,
+    payload: unknown,
+    conversationId: string,
+    options: { replyTo: string; correlationId?: string; mandatory?: boolean },
+  ): Promise<void> {
+    const properties = commandProperties(conversationId, options.replyTo, options.correlationId ?? '', this.contentType)
+    return this.publish(EXCHANGES.commands, command, payload, properties, options.mandatory ?? true)
+  }
+
+  /** @internal */
+  sendResult(destination: string, payload: unknown, status: ResultStatus, options: ReturnResultOptions): Promise<void> {
+    const properties = resultProperties(options.conversationId, status, options.correlationId ?? '', this.contentType)
+    return this.publish(EXCHANGES.commands, destination, payload, properties, options.mandatory ?? true)
+  }
+
+  /** Encodes and publishes with confirm, re-publishing nacked messages with backoff. */
+  private async publish(
+    exchange: string,
+    routingKey: string,
+    payload: unknown,
+    properties: PublishOptions,
+    mandatory: boolean,
+  ): Promise<void> {
+    const bus = this.bus
+    if (!bus || this.currentState === 'stopped') {
+      throw new ServiceError('SERVICE_STATE', `cannot publish ${routingKey}: the service is not started`)
+    }
+    const body = encode(payload, properties.contentType as ContentType)
+    const delays = this.options.nackRetryDelaysMs ?? [200, 1000, 5000]
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await bus.publish(exchange, routingKey, body, { ...properties, mandatory })
+        return
+      } catch (error) {
+        if (error instanceof PublishError && error.code === 'PUBLISH_NACKED' && attempt < delays.length) {
+          this.logger?.warn(`the broker nacked ${exchange}/${routingKey}; publishing again in ${delays[attempt]} ms`)
+          await delay(delays[attempt] as number)
+          continue
+        }
+        if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED' && error.returned) {
+          ;(error as PublishError & { outcome?: Outcome }).outcome = await this.onReturned(error.returned)
+        }
+        throw error
+      }
+    }
+  }
+
+  private async onReturned(message: ReturnedMessage): Promise<Outcome> {
+    let payload: unknown
+    try {
+      payload = decode(message.body, message.properties.contentType as string | undefined)
+    } catch {
+      payload = undefined
+    }
+    const envelope: Record<string, unknown> = {}
+    if (message.properties.replyTo) envelope.reply_to = message.properties.replyTo
+    if (message.properties.correlationId) envelope.correlation_id = message.properties.correlationId
+    Object.assign(envelope, message.properties.headers ?? {})
+    try {
+      return await this.handleReturnedMessage({ ...message, payload, envelope })
+    } catch (error) {
+      this.log('EMERGENCY', `in handle_returned_message [${this.name}] ${(error as Error).message}`, {
+        conversationId: typeof envelope.conversation_id === 'string' ? envelope.conversation_id : '',
+      })
+      return 'drop'
+    }
+  }
+
+  /** Tracks a publish made through the service while messages are handled (eventail's global rule). */
+  private loose(promise: Promise<void>): Promise<void> {
+    promise.catch(noop)
+    if (this.inflight.size === 0) return promise
+    this.loosePublishes.add(promise)
+    void promise.catch(noop).finally(() => this.loosePublishes.delete(promise))
+    return promise
+  }
+
+  private ensureReplyQueue(): Promise<string> {
+    const bus = this.bus
+    if (!bus) return Promise.reject(new ServiceError('SERVICE_STATE', 'start the service before sending requests'))
+    const replyKey = (this.replyKey ??= `${this.name}.reply-${randomUUID().slice(0, 8)}`)
+    this.replyReady ??= (async () => {
+      await bus.extendTopology(
+        defineTopology({
+          queues: [{ key: 'replies', name: '' }],
+          bindings: [{ queue: 'replies', exchange: EXCHANGES.commands, routingKey: replyKey }],
+        }),
+      )
+      await bus.consume('replies', (delivery) => this.onReply(delivery), { prefetch: 100 })
+    })()
+    return this.replyReady.then(() => replyKey)
+  }
+
+  private onReply(delivery: Delivery): void {
+    const envelope = openEnvelope(delivery, 'commands')
+    delivery.ack()
+    if (isRefusal(envelope) || envelope.kind !== 'result') {
+      this.logger?.warn(`ignored a malformed reply on ${delivery.routingKey}`)
+      return
+    }
+    const pending = this.requests.get(envelope.correlationId)
+    if (!pending) {
+      this.logger?.debug(`late or unknown result ${envelope.correlationId} ignored`)
+      return
+    }
+    clearTimeout(pending.timer)
+    this.requests.delete(envelope.correlationId)
+    if (envelope.status === 'success') pending.resolve(envelope.payload)
+    else {
+      pending.reject(
+        new RequestError('REQUEST_FAILED', `${delivery.routingKey}: error result (status ${envelope.status})`, {
+          payload: envelope.payload,
+          status: envelope.status,
+        }),
+      )
+    }
+  }
+}
+
+/** What a context needs from its service. */
+interface ServiceInternals {
+  name: string
+  sendEvent(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<void>
+  sendCommandNow(
+    command: string,
+    payload: unknown,
+    conversationId: string,
+    options: { replyTo: string; correlationId?: string; mandatory?: boolean },
+  ): Promise<void>
+  sendResult(destination: string, payload: unknown, status: ResultStatus, options: ReturnResultOptions): Promise<void>
+  log(level: LevelName | number, short: string, options?: LogOptions): void
+}
+
+class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
+  readonly kind: MessageKind
+  readonly routingKey: string
+  readonly exchange: string
+  readonly conversationId: string
+  readonly correlationId: string
+  readonly replyTo: string
+  readonly status: string
+  readonly redelivered: boolean
+  readonly headers: Readonly<Record<string, unknown>>
+  readonly publishes: Promise<void>[] = []
+  manual = false
+
+  constructor(
+    private readonly service: ServiceInternals,
+    readonly delivery: Delivery,
+    envelope: Envelope,
+  ) {
+    this.kind = envelope.kind
+    this.routingKey = delivery.routingKey
+    this.exchange = delivery.exchange
+    this.conversationId = envelope.conversationId
+    this.correlationId = envelope.correlationId
+    this.replyTo = envelope.replyTo
+    this.status = envelope.status
+    this.redelivered = delivery.redelivered
+    this.headers = envelope.headers
+  }
+
+  get deliveryCount(): number | undefined {
+    return deliveryCount(this.delivery)
+  }
+
+  publishEvent<K extends keyof M['events'] & string>(
+    name: K,
+    payload: M['events'][K],
+    options: PublishEventOptions = {},
+  ): Promise<void> {
+    return this.track(
+      this.service.sendEvent(name, payload, options.conversationId ?? this.conversationId, options.mandatory ?? false),
+    )
+  }
+
+  sendCommand<K extends keyof M['commands'] & string>(
+    command: K,
+    payload: M['commands'][K],
+    options: SendCommandOptions,
+  ): Promise<void> {
+    return this.track(
+      this.service.sendCommandNow(command, payload, options.conversationId ?? this.conversationId, options),
+    )
+  }
+
+  returnSuccess(payload: unknown): Promise<void> {
+    return this.reply(payload, 'success')
+  }
+
+  returnError(payload: unknown): Promise<void> {
+    return this.reply(payload, 'error')
+  }
+
+  log(level: LevelName | number, short: string, options: LogOptions = {}): void {
+    this.service.log(level, short, { conversationId: this.conversationId, ...options })
+  }
+
+  takeAck(): ManualAck {
+    this.manual = true
+    return {
+      ack: async () => {
+        await Promise.allSettled(this.publishes)
+        this.delivery.ack()
+      },
+      nack: (requeue = false) => {
+        this.delivery.nack(requeue)
+      },
+    }
+  }
+
+  /** @internal */
+  ackNow(): void {
+    this.delivery.ack()
+  }
+
+  private reply(payload: unknown, status: ResultStatus): Promise<void> {
+    if (this.kind !== 'command' || !this.replyTo) {
+      return Promise.reject(
+        new ServiceError('SERVICE_STATE', `cannot return a result for ${this.routingKey}: it is not a command`),
+      )
+    }
+    return this.track(
+      this.service.sendResult(this.replyTo, payload, status, {
+        conversationId: this.conversationId,
+        correlationId: this.correlationId,
+      }),
+    )
+  }
+
+  private track(promise: Promise<void>): Promise<void> {
+    promise.catch(noop)
+    this.publishes.push(promise)
+    return promise
+  }
+}
+
+function deliveryCount(delivery: Delivery): number | undefined {
+  const count = delivery.headers['x-delivery-count']
+  return typeof count === 'number' ? count : undefined
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+// Signals: installed once per process for all running services ------------------------------------
+
+const trapped = new Set<Service<ServiceMessages>>()
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const
+let signalled = false
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (signalled) {
+    // A second signal: stop waiting, let the default behaviour end the process.
+    for (const s of SIGNALS) process.removeListener(s, onSignal)
+    process.kill(process.pid, signal)
+    return
+  }
+  signalled = true
+  for (const service of trapped) void service.stop()
+}
+
+function trapSignals(service: Service<ServiceMessages>): void {
+  if (trapped.size === 0) for (const s of SIGNALS) process.on(s, onSignal)
+  trapped.add(service)
+}
+
+function untrapSignals(service: Service<ServiceMessages>): void {
+  if (!trapped.delete(service) || trapped.size > 0) return
+  for (const s of SIGNALS) process.removeListener(s, onSignal)
+  signalled = false
+}

@@ -1,0 +1,152 @@
+import type { Delivery, PublishOptions } from '@am/bus-core'
+import { CBOR, type ContentType, decode } from '@am/codec'
+
+/** The four business message kinds. */
+export type MessageKind = 'event' | 'command' | 'result' | 'configuration'
+
+/** Status header of a result. */
+export type ResultStatus = 'success' | 'error'
+
+// Properties exactly as eventail sends them (PROTOCOL.md §3.1): persistent, content type, headers,
+// correlation_id and reply_to present even when empty (property flags 0xB600).
+
+/** AMQP properties of an event. */
+export function eventProperties(conversationId: string, contentType: ContentType = CBOR): PublishOptions {
+  return {
+    contentType,
+    headers: { conversation_id: conversationId },
+    deliveryMode: 2,
+    correlationId: '',
+    replyTo: '',
+  }
+}
+
+/** AMQP properties of a command. */
+export function commandProperties(
+  conversationId: string,
+  replyTo: string,
+  correlationId: string,
+  contentType: ContentType = CBOR,
+): PublishOptions {
+  return { contentType, headers: { conversation_id: conversationId }, deliveryMode: 2, correlationId, replyTo }
+}
+
+/** AMQP properties of a result: headers `status` then `conversation_id`, as eventail orders them. */
+export function resultProperties(
+  conversationId: string,
+  status: ResultStatus,
+  correlationId: string,
+  contentType: ContentType = CBOR,
+): PublishOptions {
+  return {
+    contentType,
+    headers: { status, conversation_id: conversationId },
+    deliveryMode: 2,
+    correlationId,
+    replyTo: '',
+  }
+}
+
+/** AMQP properties of a configuration message (empty conversation id). */
+export function configurationProperties(contentType: ContentType = CBOR): PublishOptions {
+  return { contentType, headers: { conversation_id: '' }, deliveryMode: 2, correlationId: '', replyTo: '' }
+}
+
+/** A message that passed the envelope checks. */
+export interface Envelope {
+  kind: MessageKind
+  payload: unknown
+  conversationId: string
+  /** `''` when absent. */
+  correlationId: string
+  /** `''` when absent. */
+  replyTo: string
+  /** Result status (any non-empty string a foreign service sent); `''` for other kinds. */
+  status: string
+  /** Headers other than `conversation_id` (and `status` for commands and results). */
+  headers: Record<string, unknown>
+}
+
+/** Why a message is refused; `log` is eventail's EMERGENCY text. */
+export interface Refusal {
+  reason: 'missing-conversation-id' | 'invalid-header' | 'undecodable' | 'invalid-envelope'
+  log: string
+  detail: string
+  conversationId: string
+}
+
+/**
+ * Checks and decodes a delivery that arrived on the queue of `origin` (the queue decides the kind,
+ * not the delivery exchange: eventail's B14). Never throws: every failure is a `Refusal`.
+ */
+export function openEnvelope(delivery: Delivery, origin: 'events' | 'commands' | 'configurations'): Envelope | Refusal {
+  const rk = delivery.routingKey
+  const headers = { ...delivery.headers }
+  const rawConversation = headers.conversation_id
+  delete headers.conversation_id
+  if (rawConversation === undefined && origin !== 'configurations') {
+    return {
+      reason: 'missing-conversation-id',
+      log: `Missing headers on ${rk}`,
+      detail: 'no conversation_id header',
+      conversationId: '',
+    }
+  }
+  const conversationId = text(rawConversation)
+  if (conversationId === undefined) {
+    return {
+      reason: 'invalid-header',
+      log: `Invalid conversation_id header on ${rk}; dead lettering.`,
+      detail: `conversation_id must be a string, got ${describe(rawConversation)}`,
+      conversationId: '',
+    }
+  }
+  let payload: unknown
+  try {
+    payload =
+      delivery.body.length === 0 ? null : decode(delivery.body, delivery.properties.contentType as string | undefined)
+  } catch (error) {
+    return {
+      reason: 'undecodable',
+      log: `Unable to decode payload for ${rk}; dead lettering.`,
+      detail: (error as Error).message,
+      conversationId,
+    }
+  }
+  const correlationId = text(delivery.properties.correlationId) ?? ''
+  const replyTo = text(delivery.properties.replyTo) ?? ''
+  let kind: MessageKind
+  let status = ''
+  if (origin === 'commands') {
+    const rawStatus = headers.status
+    delete headers.status
+    status = text(rawStatus) ?? ''
+    if (replyTo) kind = 'command'
+    else if (status) kind = 'result'
+    else {
+      return {
+        reason: 'invalid-envelope',
+        log: 'invalid enveloppe for command/result; dead lettering.',
+        detail: `a message on the commands exchange needs reply_to (command) or a status header (result); routing key ${rk}`,
+        conversationId,
+      }
+    }
+  } else kind = origin === 'events' ? 'event' : 'configuration'
+  return { kind, payload, conversationId, correlationId, replyTo, status, headers }
+}
+
+/** Type guard: a refusal rather than an envelope. */
+export function isRefusal(value: Envelope | Refusal): value is Refusal {
+  return 'reason' in value
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (Buffer.isBuffer(value)) return value.toString('utf8')
+  return undefined
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value
+}
