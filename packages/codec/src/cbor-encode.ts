@@ -41,7 +41,9 @@ export function encodeCbor(value: unknown): Buffer {
   if (busy) return encodeReentrant(value) // a getter encoding while we encode
   busy = true
   if (target.length - pos < Math.max(MIN_ROOM, lastLength + (lastLength >> 2))) {
-    useBuffer(Buffer.allocUnsafeSlow(target.length))
+    // room for a few messages like the last one; a slab stays alive while any of its results does,
+    // so one huge message does not make every later slab huge
+    useBuffer(Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, Math.ceil((4 * lastLength) / 4096) * 4096)))
     pos = 0
   }
   start = pos
