@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { parseDate } from './date.js'
 import { DecodeError } from './errors.js'
 import { MAX_DEPTH } from './limits.js'
+import { MAX_SAFE_BIGINT, setOwn } from './values.js'
 
 // Node's Buffer has a native UTF-8 reader that @types/node does not declare; `toString` is the fallback.
 interface NodeBuffer extends Buffer {
@@ -9,7 +10,6 @@ interface NodeBuffer extends Buffer {
   latin1Slice?: (start: number, end: number) => string
 }
 
-const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER)
 const EMPTY = Buffer.alloc(0) as NodeBuffer
 const nativeUtf8 = typeof EMPTY.utf8Slice === 'function'
 const fromCharCode = String.fromCharCode
@@ -305,7 +305,7 @@ function readMap(info: number, depth: number): Record<string, unknown> | Map<unk
     pos++
     const key = (head & 0x1f) < 16 ? readKey(head & 0x1f) : readText(head & 0x1f)
     const value = readItem(depth + 1)
-    if (key === '__proto__') defineEntry(object, key, value)
+    if (key === '__proto__') setOwn(object, key, value)
     else object[key] = value
   }
   return object
@@ -322,13 +322,8 @@ function readMapEntries(length: number, depth: number): Record<string, unknown> 
   }
   if (!allText) return map
   const object: Record<string, unknown> = {}
-  for (const [key, value] of map as Map<string, unknown>) defineEntry(object, key, value)
+  for (const [key, value] of map as Map<string, unknown>) setOwn(object, key, value)
   return object
-}
-
-/** Sets an own data property, also for `__proto__` (plain assignment would change the prototype). */
-function defineEntry(object: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true })
 }
 
 function readTag(info: number, depth: number): unknown {
@@ -359,7 +354,7 @@ function readTag(info: number, depth: number): unknown {
       if (!(content instanceof Uint8Array)) throw invalid(`tag ${tag} (bignum) must hold a byte string`, at)
       const magnitude = content.length === 0 ? 0n : BigInt(`0x${Buffer.from(content).toString('hex')}`)
       const value = tag === 2 ? magnitude : -1n - magnitude
-      return value <= MAX_SAFE_BIG && value >= -MAX_SAFE_BIG ? Number(value) : value
+      return value <= MAX_SAFE_BIGINT && value >= -MAX_SAFE_BIGINT ? Number(value) : value
     }
     default:
       throw new DecodeError(

@@ -8,13 +8,11 @@ import {
   unsupportedValue,
 } from './encode-failure.js'
 import { MAX_DEPTH } from './limits.js'
+import { isWellFormed } from './values.js'
 
 // Node's Buffer has native UTF-8 writers that @types/node does not declare; `write` is the fallback.
 interface NodeBuffer extends Buffer {
   utf8Write?: (text: string, offset: number, length: number) => number
-}
-interface WellFormed {
-  isWellFormed(): boolean // ES2024, in Node >= 20
 }
 
 const SLAB_SIZE = 0x4000
@@ -274,7 +272,7 @@ function writeText(text: string): void {
     }
     bytes = p - pos - head
   } else {
-    if (!(text as unknown as WellFormed).isWellFormed()) throw loneSurrogate()
+    if (!isWellFormed(text)) throw loneSurrogate()
     bytes = (target.utf8Write as NonNullable<NodeBuffer['utf8Write']>)(text, pos + head, maxBytes)
   }
   const needed = headSize(bytes)

@@ -1,8 +1,8 @@
 import { DecodeError } from './errors.js'
 import { MAX_DEPTH } from './limits.js'
+import { MAX_SAFE_BIGINT, setOwn } from './values.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER)
 const TOO_DEEP_MESSAGE = `JSON arrays and objects nest more than ${MAX_DEPTH} levels deep: the bus refuses such bodies`
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y
 
@@ -163,7 +163,7 @@ function parseNumber(): number | bigint {
   at += token.length
   if (match[1] === undefined && match[2] === undefined && token.length >= 16) {
     const big = BigInt(token)
-    if (big > MAX_SAFE_BIG || big < -MAX_SAFE_BIG) return big
+    if (big > MAX_SAFE_BIGINT || big < -MAX_SAFE_BIGINT) return big
   }
   return Number(token)
 }
@@ -223,7 +223,7 @@ function parseObject(depth: number): Record<string, unknown> {
     skipSpace()
     const value = parseValue(depth + 1)
     // an own data property also for "__proto__", as JSON.parse does; the last duplicate wins
-    Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true })
+    setOwn(object, key, value)
     skipSpace()
     const c = text.charCodeAt(at++)
     if (c === 0x7d) return object

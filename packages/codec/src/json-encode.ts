@@ -9,10 +9,7 @@ import {
   unsupportedValue,
 } from './encode-failure.js'
 import { MAX_DEPTH } from './limits.js'
-
-interface WellFormed {
-  isWellFormed(): boolean // ES2024, in Node >= 20
-}
+import { isWellFormed } from './values.js'
 
 let out = ''
 
@@ -47,7 +44,7 @@ export function encodeJson(value: unknown): Buffer {
 function isNative(value: unknown, depth: number): boolean {
   switch (typeof value) {
     case 'string':
-      if (!(value as unknown as WellFormed).isWellFormed()) throw loneSurrogate()
+      if (!isWellFormed(value)) throw loneSurrogate()
       return true
     case 'number':
       if (Number.isSafeInteger(value)) return value !== 0 || 1 / value > 0
@@ -79,7 +76,7 @@ function isNative(value: unknown, depth: number): boolean {
           current = key
           const item = object[key]
           if (item === undefined) continue
-          if (!(key as unknown as WellFormed).isWellFormed()) throw loneSurrogate()
+          if (!isWellFormed(key)) throw loneSurrogate()
           if (!isNative(item, depth + 1)) return false
         }
       } catch (error) {
@@ -145,7 +142,7 @@ function writeValue(value: unknown, depth: number): void {
 }
 
 function writeString(text: string): void {
-  if (!(text as unknown as WellFormed).isWellFormed()) throw loneSurrogate()
+  if (!isWellFormed(text)) throw loneSurrogate()
   out += JSON.stringify(text)
 }
 
