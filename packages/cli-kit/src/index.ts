@@ -1,0 +1,25 @@
+// Exit codes and errors
+
+// Arguments
+export type { NumberOptionRules } from './argv.js'
+export { listOption, normalizeArgv, parseNumberOption } from './argv.js'
+// Broker
+export type { ConnectBusOptions } from './connect.js'
+export { connectBus, DEFAULT_CONNECT_TIMEOUT_MS } from './connect.js'
+
+// Context and top-level policy
+export type { CliContext } from './context.js'
+export { createContext, ndjsonContext } from './context.js'
+export type { CliErrorCode } from './errors.js'
+export { CliError, exitCodeOf } from './errors.js'
+export type { ExitCode } from './exit.js'
+export { EXIT, EXIT_INTERRUPTED } from './exit.js'
+// Tests
+export type { MemoryContext } from './memory.js'
+export { createMemoryContext } from './memory.js'
+export { toJsonSafe, writeNdjson } from './ndjson.js'
+// Payloads and output
+export type { Payload } from './payload.js'
+export { readPayload } from './payload.js'
+export { reportError, runCli } from './run.js'
+export { isBrokerUrl, resolveUrl, splitUrl } from './url.js'

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { listOption, normalizeArgv, parseNumberOption } from '../src/index.js'
+
+describe('normalizeArgv', () => {
+  it.each([
+    [
+      ['--batch_size', '5'],
+      ['--batch-size', '5'],
+    ],
+    [['--filter_fields=a_b=1'], ['--filter-fields=a_b=1']],
+    [
+      ['--batch-size', '5'],
+      ['--batch-size', '5'],
+    ],
+    [
+      ['a_b', '-x_y'],
+      ['a_b', '-x_y'],
+    ],
+    [
+      ['--', '--keep_me'],
+      ['--', '--keep_me'],
+    ],
+  ])('%j → %j', (argv, expected) => {
+    expect(normalizeArgv(argv)).toEqual(expected)
+  })
+})
+
+describe('parseNumberOption', () => {
+  it.each([
+    [5, 5],
+    ['7', 7],
+    [[1, 2], 2],
+    [undefined, undefined],
+  ])('reads %j as %j', (value, expected) => {
+    expect(parseNumberOption('count', value)).toBe(expected)
+  })
+
+  it.each([['x'], [-1], [1.5], [''], [true]])('refuses %j', (value) => {
+    expect(() => parseNumberOption('count', value)).toThrow(/--count must be an integer ≥ 0/)
+  })
+
+  it('accepts fractions when asked', () => {
+    expect(parseNumberOption('timeout', '0.5', { integer: false })).toBe(0.5)
+  })
+})
+
+describe('listOption', () => {
+  it.each([
+    [undefined, []],
+    ['a', ['a']],
+    [
+      ['a', 'b'],
+      ['a', 'b'],
+    ],
+  ])('%j → %j', (value, expected) => {
+    expect(listOption(value)).toEqual(expected)
+  })
+})

@@ -1,0 +1,89 @@
+import { createServer } from 'node:net'
+import { EXCHANGES, eventailTopology } from '@am/bus-core'
+import { listConnections, uniqueName, waitFor } from '@am/testkit'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { connectBus, createMemoryContext } from '../src/index.js'
+
+const url = inject('amqpUrl')
+
+/** A loopback port with nothing listening. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+describe('connectBus', () => {
+  it('connects with the tool as connection name and declares the topology', async () => {
+    const memory = createMemoryContext()
+    const bus = await connectBus(memory.ctx, url, {
+      tool: 'kit-test',
+      topology: eventailTopology({ service: uniqueName('kit'), events: ['X'], exclusive: true }),
+    })
+    onTestFinished(() => bus.close())
+    expect(bus.name).toMatch(new RegExp(`^am-kit-test@.+:${process.pid}$`))
+    expect(bus.queueName('events')).toMatch(/^amq\.gen-/)
+    await waitFor(async () => (await listConnections()).some((c) => c.name === bus.name), 5_000, 'the connection')
+    expect(EXCHANGES.events).toBe('events')
+  })
+
+  it('fails with exit 69 and a redacted URL when nothing listens', async () => {
+    const secret = uniqueName('s3cr3t')
+    const target = `amqp://guest:${secret}@127.0.0.1:${await closedPort()}/vh`
+    const memory = createMemoryContext()
+    const started = Date.now()
+    const failure = await connectBus(memory.ctx, target, { tool: 'kit-test', connectTimeoutMs: 300 }).catch(
+      (error: unknown) => error as Error,
+    )
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(failure).toMatchObject({ code: 'CLI_UNAVAILABLE', exitCode: 69 })
+    expect((failure as Error).message).toMatch(
+      /^no broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/vh: .*ECONNREFUSED.* \(gave up after 300 ms: start RabbitMQ, fix the URL or raise --connect-timeout\)$/,
+    )
+    expect((failure as Error).message).not.toContain(secret)
+    expect(memory.messages).toEqual([])
+  })
+
+  it('fails at once when the broker refuses the login', async () => {
+    const secret = uniqueName('wrong')
+    const bad = new URL(url)
+    bad.password = secret
+    const memory = createMemoryContext()
+    const started = Date.now()
+    const failure = await connectBus(memory.ctx, bad.href, { tool: 'kit-test', connectTimeoutMs: 10_000 }).catch(
+      (error: unknown) => error as Error,
+    )
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(failure).toMatchObject({ code: 'CLI_UNAVAILABLE' })
+    expect((failure as Error).message).toMatch(/ACCESS.REFUSED/)
+    expect((failure as Error).message).not.toContain(secret)
+  })
+
+  it('fails with exit 69 when the broker refuses the topology', async () => {
+    const exchange = uniqueName('kit-clash')
+    const memory = createMemoryContext()
+    const first = await connectBus(memory.ctx, url, {
+      tool: 'kit-test',
+      topology: { exchanges: [{ name: exchange, type: 'topic', autoDelete: true }], queues: [], bindings: [] },
+    })
+    onTestFinished(() => first.close())
+    const failure = await connectBus(memory.ctx, url, {
+      tool: 'kit-test',
+      topology: { exchanges: [{ name: exchange, type: 'direct', autoDelete: true }], queues: [], bindings: [] },
+    }).catch((error: unknown) => error as Error)
+    expect(failure).toMatchObject({ code: 'CLI_UNAVAILABLE' })
+    expect((failure as Error).message).toContain(`exchange '${exchange}' exists with other attributes`)
+  })
+
+  it('stops waiting when the signal aborts', async () => {
+    const memory = createMemoryContext()
+    const pending = connectBus(memory.ctx, `amqp://guest:guest@127.0.0.1:${await closedPort()}/`, {
+      tool: 'kit-test',
+      connectTimeoutMs: 10_000,
+    })
+    setTimeout(() => memory.abort(), 100)
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' })
+  })
+})

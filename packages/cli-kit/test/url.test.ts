@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { isBrokerUrl, resolveUrl, splitUrl } from '../src/index.js'
+
+const env = { AMQP_URL: 'amqp://env-host' }
+
+describe('resolveUrl', () => {
+  it('prefers the positional URL', () => {
+    expect(resolveUrl('amqp://arg-host', env)).toBe('amqp://arg-host')
+  })
+
+  it('falls back to AMQP_URL', () => {
+    expect(resolveUrl(undefined, env)).toBe('amqp://env-host')
+  })
+
+  it('is a usage error without either', () => {
+    expect(() => resolveUrl(undefined, {})).toThrowErrorMatchingInlineSnapshot(
+      `[CliError: give the broker URL as first argument or set AMQP_URL]`,
+    )
+  })
+})
+
+describe('splitUrl', () => {
+  it.each([
+    [['amqp://h/v', 'Ev', 'p.json'], env, { url: 'amqp://h/v', rest: ['Ev', 'p.json'] }],
+    [['AMQPS://h', 'Ev'], {}, { url: 'AMQPS://h', rest: ['Ev'] }],
+    [['Ev', 'p.json'], env, { url: 'amqp://env-host', rest: ['Ev', 'p.json'] }],
+    [[], env, { url: 'amqp://env-host', rest: [] }],
+  ])('splits %j', (positionals, environment, expected) => {
+    expect(splitUrl(positionals, environment)).toEqual(expected)
+  })
+
+  it('is a usage error when the first argument is no URL and AMQP_URL is unset', () => {
+    expect(() => splitUrl(['Ev', 'p.json'], {})).toThrow(/set AMQP_URL/)
+  })
+})
+
+describe('isBrokerUrl', () => {
+  it.each([
+    ['amqp://x', true],
+    ['amqps://x', true],
+    ['http://x', false],
+    ['Event', false],
+    [undefined, false],
+  ])('%s → %s', (value, expected) => {
+    expect(isBrokerUrl(value)).toBe(expected)
+  })
+})
