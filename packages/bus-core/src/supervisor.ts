@@ -845,8 +845,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         gen.acks.flush()
       }
       if (hard) destroySocket(gen.connection)
-      // close() waits for the broker's close-ok, which never comes on a dead or destroyed socket.
-      else await Promise.race([gen.connection.close().catch(() => undefined), delay(timeoutMs)])
+      else {
+        // Close the channels first: amqplib may send connection.close ahead of acks still queued
+        // on a channel, and the broker would then requeue messages we acked. A channel's close-ok
+        // comes after everything sent before it on that channel.
+        const closeAll = async (): Promise<void> => {
+          await Promise.allSettled([gen.consume.close(), gen.main.close(), gen.log.close()])
+          await gen.connection.close()
+        }
+        // close-ok never comes on a dead socket: bound the wait.
+        await Promise.race([closeAll().catch(() => undefined), delay(timeoutMs)])
+      }
       this.lose(gen, undefined)
     }
     // The loop may be inside a connection attempt: it sees `stopping` and closes what it opened.

@@ -52,7 +52,11 @@ export interface UntypedMessages extends ServiceMessages {
  * `'requeue'` to put the message back, `'drop'` to dead-letter it. A throw means: requeue once,
  * then dead-letter.
  */
-export type Outcome = undefined | 'ack' | 'requeue' | 'drop'
+export type Outcome = 'ack' | 'requeue' | 'drop' | undefined
+
+/** A handler may also return nothing at all (`async (p) => { … }`). */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers written without a return statement return void
+type HandlerVoid = void
 
 /** Acknowledgement taken over by a handler with `ctx.takeAck()`. */
 export interface ManualAck {
@@ -114,12 +118,12 @@ export interface CommandContext<M extends ServiceMessages = UntypedMessages> ext
 export type MessageHandler<P, M extends ServiceMessages = UntypedMessages> = (
   payload: P,
   ctx: MessageContext<M>,
-) => Outcome | Promise<Outcome>
+) => Outcome | HandlerVoid | Promise<Outcome | HandlerVoid>
 /** Handler of a command. */
 export type CommandHandler<P, M extends ServiceMessages = UntypedMessages> = (
   payload: P,
   ctx: CommandContext<M>,
-) => Outcome | Promise<Outcome>
+) => Outcome | HandlerVoid | Promise<Outcome | HandlerVoid>
 /** Handler of a configuration: true when the service is now configured. */
 export type ConfigurationHandler<P, M extends ServiceMessages = UntypedMessages> = (
   payload: P,
@@ -259,40 +263,49 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   /** The logical service name: queues `<name>.events` / `<name>.commands`, logs `<name>.<LEVEL>`. */
   abstract readonly name: string
 
-  private readonly options: ServiceOptions
-  private readonly logger: Logger | null
-  private bus: Supervisor | undefined
-  private currentState: ServiceState = 'idle'
-  private contentType: ContentType
-  private exclusive: boolean
-  private tables: Record<Origin | 'results', HandlerTable<AnyHandler>> | undefined
-  private business: Consumer[] = []
-  private configConsumer: Consumer | undefined
-  private configured = false
-  private sessionGeneration = 0
-  private readonly inflight = new Set<Promise<void>>()
+  readonly #options: ServiceOptions
+  readonly #logger: Logger | null
+  #bus: Supervisor | undefined
+  #currentState: ServiceState = 'idle'
+  #contentType: ContentType
+  #exclusive: boolean
+  #tables: Record<Origin | 'results', HandlerTable<AnyHandler>> | undefined
+  #business: Consumer[] = []
+  #configConsumer: Consumer | undefined
+  #configured = false
+  #sessionGeneration = 0
+  readonly #inflight = new Set<Promise<void>>()
   /** Publishes made through the service (not a context) while messages are being handled. */
-  private readonly loosePublishes = new Set<Promise<void>>()
-  private readonly timers = new Set<NodeJS.Timeout>()
-  private readonly requests = new Map<
+  readonly #loosePublishes = new Set<Promise<void>>()
+  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #requests = new Map<
     string,
     { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
   >()
-  private replyKey: string | undefined
-  private replyReady: Promise<void> | undefined
-  private stopping: Promise<void> | undefined
-  private started: Promise<void> | undefined
-  private readonly stoppedPromise: Promise<void>
-  private resolveStopped: () => void = noop
+  #replyKey: string | undefined
+  #replyReady: Promise<void> | undefined
+  #stopping: Promise<void> | undefined
+  #started: Promise<void> | undefined
+  readonly #stoppedPromise: Promise<void>
+  #resolveStopped: () => void = noop
+  #booted = false
+  /** What handling contexts may call; closures, so that nothing internal is an instance member a subclass could shadow. */
+  readonly #internals: ServiceInternals = {
+    sendEvent: (name, payload, conversationId, mandatory) => this.#sendEvent(name, payload, conversationId, mandatory),
+    sendCommandNow: (command, payload, conversationId, options) =>
+      this.#sendCommandNow(command, payload, conversationId, options),
+    sendResult: (destination, payload, status, options) => this.#sendResult(destination, payload, status, options),
+    log: (level, short, options) => this.log(level, short, options),
+  }
 
   constructor(options: ServiceOptions) {
     super()
-    this.options = options
-    this.logger = options.logger ?? null
-    this.contentType = options.json ? JSON_CONTENT_TYPE : CBOR
-    this.exclusive = options.exclusiveQueues ?? false
-    this.stoppedPromise = new Promise((resolve) => {
-      this.resolveStopped = resolve
+    this.#options = options
+    this.#logger = options.logger ?? null
+    this.#contentType = options.json ? JSON_CONTENT_TYPE : CBOR
+    this.#exclusive = options.exclusiveQueues ?? false
+    this.#stoppedPromise = new Promise((resolve) => {
+      this.#resolveStopped = resolve
     })
   }
 
@@ -319,23 +332,23 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
   /** The service's state. */
   get state(): ServiceState {
-    return this.currentState
+    return this.#currentState
   }
 
   /** The supervisor, once started (for stats and events). */
   get supervisor(): Supervisor | undefined {
-    return this.bus
+    return this.#bus
   }
 
   /** Sends JSON instead of CBOR from now on (eventail's `use_json()`); call before `start()`. */
   useJson(): this {
-    this.contentType = JSON_CONTENT_TYPE
+    this.#contentType = JSON_CONTENT_TYPE
     return this
   }
 
   /** Uses exclusive server-named queues (debug tools); call before `start()`. */
   useExclusiveQueues(): this {
-    this.exclusive = true
+    this.#exclusive = true
     return this
   }
 
@@ -345,13 +358,13 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
    * `stop()` is called meanwhile.
    */
   start(): Promise<void> {
-    this.started ??= this.boot()
-    return this.started
+    this.#started ??= this.#boot()
+    return this.#started
   }
 
   /** Resolves once the service has stopped. */
   get stopped(): Promise<void> {
-    return this.stoppedPromise
+    return this.#stoppedPromise
   }
 
   /**
@@ -359,8 +372,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
    * handlers finish (bounded), waits for the confirms, closes. Idempotent.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.shutdown()
-    return this.stopping
+    this.#stopping ??= this.#shutdown()
+    return this.#stopping
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -375,7 +388,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     payload: M['events'][K],
     options: PublishEventOptions & { conversationId: string },
   ): Promise<void> {
-    return this.loose(this.sendEvent(name, payload, options.conversationId, options.mandatory ?? false))
+    return this.#loose(this.#sendEvent(name, payload, options.conversationId, options.mandatory ?? false))
   }
 
   /** Sends a command (exchange `commands`, routing key `<service>.<Command>`). */
@@ -384,17 +397,17 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     payload: M['commands'][K],
     options: SendCommandOptions & { conversationId: string },
   ): Promise<void> {
-    return this.loose(this.sendCommandNow(command, payload, options.conversationId, options))
+    return this.#loose(this.#sendCommandNow(command, payload, options.conversationId, options))
   }
 
   /** Publishes a success result to `destination` (a command's reply-to). */
   returnSuccess(destination: string, payload: unknown, options: ReturnResultOptions): Promise<void> {
-    return this.loose(this.sendResult(destination, payload, 'success', options))
+    return this.#loose(this.#sendResult(destination, payload, 'success', options))
   }
 
   /** Publishes an expected-error result to `destination` (a command's reply-to). */
   returnError(destination: string, payload: unknown, options: ReturnResultOptions): Promise<void> {
-    return this.loose(this.sendResult(destination, payload, 'error', options))
+    return this.#loose(this.#sendResult(destination, payload, 'error', options))
   }
 
   /** Publishes a configuration message (exchange `configurations`, not mandatory). */
@@ -402,8 +415,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     name: K,
     payload: M['configurations'][K],
   ): Promise<void> {
-    return this.loose(
-      this.publish(EXCHANGES.configurations, name, payload, configurationProperties(this.contentType), false),
+    return this.#loose(
+      this.#publish(EXCHANGES.configurations, name, payload, configurationProperties(this.#contentType), false),
     )
   }
 
@@ -418,24 +431,24 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     payload: M['commands'][K],
     options: RequestOptions,
   ): Promise<unknown> {
-    const replyTo = await this.ensureReplyQueue()
+    const replyTo = await this.#ensureReplyQueue()
     const correlationId = randomUUID()
     const timeoutMs = options.timeoutMs ?? 30_000
     const result = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.requests.delete(correlationId)
+        this.#requests.delete(correlationId)
         reject(new RequestError('REQUEST_TIMEOUT', `no result for ${command} within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.requests.set(correlationId, { resolve, reject, timer })
+      this.#requests.set(correlationId, { resolve, reject, timer })
     })
     result.catch(noop)
     try {
-      await this.sendCommandNow(command, payload, options.conversationId, { replyTo, correlationId, mandatory: true })
+      await this.#sendCommandNow(command, payload, options.conversationId, { replyTo, correlationId, mandatory: true })
     } catch (error) {
-      const pending = this.requests.get(correlationId)
+      const pending = this.#requests.get(correlationId)
       if (pending) {
         clearTimeout(pending.timer)
-        this.requests.delete(correlationId)
+        this.#requests.delete(correlationId)
       }
       if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED') {
         throw new RequestError('REQUEST_UNROUTABLE', `nobody consumes ${command}: the command is unroutable`, {
@@ -444,49 +457,49 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       }
       throw error
     }
-    return await result
+    return result
   }
 
   /** Logs to the bus (GELF on `logs`, routing key `<service>.<LEVEL>`); never throws for the bus. */
   log(level: LevelName | number, short: string, options: LogOptions = {}): void {
     const { routingKey, body } = gelf(this.name, level, short, options)
-    const bus = this.bus
+    const bus = this.#bus
     if (!bus) return
     bus.publish(EXCHANGES.logs, routingKey, body, { confirm: false }).catch((error: Error) => {
-      this.logger?.debug(`log not sent: ${error.message}`)
+      this.#logger?.debug(`log not sent: ${error.message}`)
     })
   }
 
   /** Runs `callback` after `delayMs`; errors are logged (ALERT), never fatal. Cleared by `stop()`. */
   callLater(delayMs: number, callback: () => unknown): NodeJS.Timeout {
     const timer = setTimeout(() => {
-      this.timers.delete(timer)
+      this.#timers.delete(timer)
       void Promise.resolve()
         .then(callback)
         .catch((error: Error) =>
           this.log('ALERT', 'Unhandled error in a timer', { full: error.stack ?? String(error) }),
         )
     }, delayMs)
-    this.timers.add(timer)
+    this.#timers.add(timer)
     return timer
   }
 
   /** Cancels a `callLater` timer. */
   cancelTimer(timer: NodeJS.Timeout): void {
     clearTimeout(timer)
-    this.timers.delete(timer)
+    this.#timers.delete(timer)
   }
 
   // Lifecycle -------------------------------------------------------------------------------------
 
-  private setState(state: ServiceState): void {
-    if (this.currentState === state) return
-    this.currentState = state
+  #setState(state: ServiceState): void {
+    if (this.#currentState === state) return
+    this.#currentState = state
     this.emit('state', state)
   }
 
-  private async boot(): Promise<void> {
-    if (this.stopping) return
+  async #boot(): Promise<void> {
+    if (this.#stopping) return
     const table = this.handlers()
     const build = (entries: Record<string, unknown> | undefined): HandlerTable<AnyHandler> => {
       const pairs: Array<[string, AnyHandler]> = []
@@ -501,7 +514,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     if (!this.name || /[#*\s]/.test(this.name)) {
       throw new ServiceError('SERVICE_INVALID', `invalid service name '${this.name}': name the logical service`)
     }
-    this.tables = {
+    this.#tables = {
       events: build(table.events),
       commands: build(table.commands),
       results: build(table.results),
@@ -509,127 +522,128 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     }
     const topology = eventailTopology({
       service: this.name,
-      events: this.tables.events.keys,
-      commands: [...this.tables.commands.keys, ...this.tables.results.keys],
-      configurations: this.tables.configurations.keys,
-      exclusive: this.exclusive,
-      queueType: this.options.queueType ?? 'classic',
+      events: this.#tables.events.keys,
+      commands: [...this.#tables.commands.keys, ...this.#tables.results.keys],
+      configurations: this.#tables.configurations.keys,
+      exclusive: this.#exclusive,
+      queueType: this.#options.queueType ?? 'classic',
     })
-    this.setState('starting')
-    if (this.options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
+    this.#setState('starting')
+    if (this.#options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
     const bus = createSupervisor({
       connectionName: defaultConnectionName(this.name),
-      ...this.options.supervisor,
-      urls: this.options.urls,
+      ...this.#options.supervisor,
+      urls: this.#options.urls,
       topology,
-      logger: this.logger,
+      logger: this.#logger,
     })
-    this.bus = bus
+    this.#bus = bus
     bus.on('disconnected', () => {
-      if (this.stopping) return
-      this.setState('reconnecting')
-      if (this.tables?.configurations.size) {
+      if (this.#stopping) return
+      this.#setState('reconnecting')
+      if (this.#tables?.configurations.size) {
         // Every connection starts unconfigured (eventail ≥ 2.2.5): business consumers wait again.
-        this.configured = false
-        const business = this.business
-        this.business = []
+        this.#configured = false
+        const business = this.#business
+        this.#business = []
         for (const consumer of business) void consumer.cancel()
       }
     })
     bus.on('connected', ({ generation }) => {
-      if (generation <= this.sessionGeneration || this.stopping) return
-      this.sessionGeneration = generation
-      void this.enterSession().catch((error: Error) => this.logger?.error(`session start failed: ${error.message}`))
+      if (!this.#booted || generation <= this.#sessionGeneration || this.#stopping) return
+      this.#sessionGeneration = generation
+      void this.#enterSession().catch((error: Error) => this.#logger?.error(`session start failed: ${error.message}`))
     })
     try {
       await bus.ready()
     } catch (error) {
-      if (this.stopping) return
+      if (this.#stopping) return
       await this.stop()
       throw error
     }
-    if (this.stopping) return
-    this.sessionGeneration = bus.generation
-    await this.enterSession()
+    if (this.#stopping) return
+    this.#sessionGeneration = bus.generation
+    this.#booted = true
+    await this.#enterSession()
   }
 
-  private async enterSession(): Promise<void> {
-    const bus = this.bus
-    const tables = this.tables
-    if (!bus || !tables || this.stopping) return
+  async #enterSession(): Promise<void> {
+    const bus = this.#bus
+    const tables = this.#tables
+    if (!bus || !tables || this.#stopping) return
     if (tables.configurations.size > 0) {
-      this.configConsumer ??= await bus.consume('configurations', (d) => this.dispatch(d, 'configurations'), {
-        prefetch: this.options.prefetch ?? 3,
+      this.#configConsumer ??= await bus.consume('configurations', (d) => this.#dispatch(d, 'configurations'), {
+        prefetch: this.#options.prefetch ?? 3,
       })
-      this.setState('unconfigured')
+      this.#setState('unconfigured')
       await this.onUnconfigured()
     } else {
-      if (this.business.length === 0) await this.startBusiness()
-      this.setState('ready')
+      if (this.#business.length === 0) await this.#startBusiness()
+      this.#setState('ready')
       await this.onReady()
     }
   }
 
-  private async startBusiness(): Promise<void> {
-    const bus = this.bus
-    const tables = this.tables
+  async #startBusiness(): Promise<void> {
+    const bus = this.#bus
+    const tables = this.#tables
     if (!bus || !tables) return
-    const prefetch = this.options.prefetch ?? 3
+    const prefetch = this.#options.prefetch ?? 3
     if (tables.events.size > 0) {
-      this.business.push(await bus.consume('events', (d) => this.dispatch(d, 'events'), { prefetch }))
+      this.#business.push(await bus.consume('events', (d) => this.#dispatch(d, 'events'), { prefetch }))
     }
     if (tables.commands.size + tables.results.size > 0) {
-      this.business.push(await bus.consume('commands', (d) => this.dispatch(d, 'commands'), { prefetch }))
+      this.#business.push(await bus.consume('commands', (d) => this.#dispatch(d, 'commands'), { prefetch }))
     }
   }
 
-  private async configuredNow(): Promise<void> {
-    if (this.configured || this.stopping) return
-    this.configured = true
-    await this.startBusiness()
-    this.setState('ready')
+  async #configuredNow(): Promise<void> {
+    if (this.#configured || this.#stopping) return
+    this.#configured = true
+    await this.#startBusiness()
+    this.#setState('ready')
     await this.onReady()
   }
 
-  private async shutdown(): Promise<void> {
-    const previous = this.currentState
-    this.setState('stopping')
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
-    const bus = this.bus
-    const timeoutMs = this.options.stopTimeoutMs ?? 10_000
+  async #shutdown(): Promise<void> {
+    const previous = this.#currentState
+    this.#setState('stopping')
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
+    const bus = this.#bus
+    const timeoutMs = this.#options.stopTimeoutMs ?? 10_000
     if (bus && previous !== 'idle') {
       if (bus.isConnected) this.log('WARNING', 'Shutting down…')
-      const consumers = [...this.business, ...(this.configConsumer ? [this.configConsumer] : [])]
-      this.business = []
-      this.configConsumer = undefined
+      const consumers = [...this.#business, ...(this.#configConsumer ? [this.#configConsumer] : [])]
+      this.#business = []
+      this.#configConsumer = undefined
       await Promise.allSettled(consumers.map((c) => c.cancel()))
-      if (this.inflight.size > 0) await Promise.race([Promise.allSettled(this.inflight), delay(timeoutMs)])
-      for (const [id, pending] of this.requests) {
+      if (this.#inflight.size > 0) await Promise.race([Promise.allSettled(this.#inflight), delay(timeoutMs)])
+      for (const [id, pending] of this.#requests) {
         clearTimeout(pending.timer)
         pending.reject(new ServiceError('SERVICE_STOPPED', `the service stopped before the result of request ${id}`))
       }
-      this.requests.clear()
+      this.#requests.clear()
       await bus.close()
     }
     untrapSignals(this as unknown as Service<ServiceMessages>)
-    this.setState('stopped')
-    this.resolveStopped()
+    this.#setState('stopped')
+    this.#resolveStopped()
   }
 
   // Handling --------------------------------------------------------------------------------------
 
-  private dispatch(delivery: Delivery, origin: Origin): void {
-    const work = this.handle(delivery, origin).catch((error: Error) => {
+  #dispatch(delivery: Delivery, origin: Origin): void {
+    const work = this.#handle(delivery, origin).catch((error: Error) => {
       // Only a bug in the framework gets here; keep the message and the process.
-      this.logger?.error(`message handling failed: ${error.stack ?? error.message}`)
+      this.#logger?.error(`message handling failed: ${error.stack ?? error.message}`)
       delivery.nack(!delivery.redelivered)
     })
-    this.inflight.add(work)
-    void work.finally(() => this.inflight.delete(work))
+    this.#inflight.add(work)
+    void work.finally(() => this.#inflight.delete(work))
   }
 
-  private async handle(delivery: Delivery, origin: Origin): Promise<void> {
+  async #handle(delivery: Delivery, origin: Origin): Promise<void> {
     const rk = delivery.routingKey
     const envelope = openEnvelope(delivery, origin)
     if (isRefusal(envelope)) {
@@ -637,7 +651,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       delivery.nack(false)
       return
     }
-    const tables = this.tables as Record<Origin | 'results', HandlerTable<AnyHandler>>
+    const tables = this.#tables as Record<Origin | 'results', HandlerTable<AnyHandler>>
     const table = envelope.kind === 'result' ? tables.results : tables[origin]
     const handler = table.find(rk)
     if (!handler) {
@@ -648,23 +662,23 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       delivery.nack(false)
       return
     }
-    const ctx = new HandlingContext<M>(this as unknown as ServiceInternals, delivery, envelope)
+    const ctx = new HandlingContext<M>(this.#internals, delivery, envelope)
     let outcome: unknown
     let failure: unknown
-    const loose = this.loosePublishes.size > 0 ? [...this.loosePublishes] : []
+    const loose = this.#loosePublishes.size > 0 ? [...this.#loosePublishes] : []
     try {
       outcome = await (handler as (p: unknown, c: unknown) => unknown)(envelope.payload, ctx)
     } catch (error) {
       failure = error
     }
     if (envelope.kind === 'configuration' && failure === undefined && outcome === true) {
-      void this.configuredNow().catch((error: Error) =>
-        this.logger?.error(`starting consumers failed: ${error.message}`),
+      void this.#configuredNow().catch((error: Error) =>
+        this.#logger?.error(`starting consumers failed: ${error.message}`),
       )
     }
-    const outputs = await Promise.allSettled([...ctx.publishes, ...loose, ...this.loosePublishes])
+    const outputs = await Promise.allSettled([...ctx.publishes, ...loose, ...this.#loosePublishes])
     if (failure !== undefined) {
-      this.fail(delivery, envelope, failure)
+      this.#fail(delivery, envelope, failure)
       return
     }
     let returned: PublishError | undefined
@@ -674,7 +688,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       if (error instanceof PublishError && error.code === 'PUBLISH_CHANNEL_CLOSED') return // redelivered anyway
       if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED') returned ??= error
       else {
-        this.fail(delivery, envelope, error)
+        this.#fail(delivery, envelope, error)
         return
       }
     }
@@ -693,7 +707,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   }
 
   /** Handler failure: ALERT, requeue once, then EMERGENCY and dead-letter. */
-  private fail(delivery: Delivery, envelope: Envelope, error: unknown): void {
+  #fail(delivery: Delivery, envelope: Envelope, error: unknown): void {
     const rk = delivery.routingKey
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
     const conversationId = envelope.conversationId
@@ -708,61 +722,71 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
   // Internals shared with contexts ---------------------------------------------------------------
 
-  /** @internal */
-  sendEvent(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<void> {
-    return this.publish(EXCHANGES.events, name, payload, eventProperties(conversationId, this.contentType), mandatory)
+  /** Internal: bound into contexts. */
+  #sendEvent(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<void> {
+    return this.#publish(EXCHANGES.events, name, payload, eventProperties(conversationId, this.#contentType), mandatory)
   }
 
-  /** @internal */
-  sendCommandNow(
+  /** Internal: bound into contexts. */
+  #sendCommandNow(
     command: string,
     payload: unknown,
     conversationId: string,
     options: { replyTo: string; correlationId?: string; mandatory?: boolean },
   ): Promise<void> {
-    const properties = commandProperties(conversationId, options.replyTo, options.correlationId ?? '', this.contentType)
-    return this.publish(EXCHANGES.commands, command, payload, properties, options.mandatory ?? true)
+    const properties = commandProperties(
+      conversationId,
+      options.replyTo,
+      options.correlationId ?? '',
+      this.#contentType,
+    )
+    return this.#publish(EXCHANGES.commands, command, payload, properties, options.mandatory ?? true)
   }
 
-  /** @internal */
-  sendResult(destination: string, payload: unknown, status: ResultStatus, options: ReturnResultOptions): Promise<void> {
-    const properties = resultProperties(options.conversationId, status, options.correlationId ?? '', this.contentType)
-    return this.publish(EXCHANGES.commands, destination, payload, properties, options.mandatory ?? true)
+  /** Internal: bound into contexts. */
+  #sendResult(
+    destination: string,
+    payload: unknown,
+    status: ResultStatus,
+    options: ReturnResultOptions,
+  ): Promise<void> {
+    const properties = resultProperties(options.conversationId, status, options.correlationId ?? '', this.#contentType)
+    return this.#publish(EXCHANGES.commands, destination, payload, properties, options.mandatory ?? true)
   }
 
   /** Encodes and publishes with confirm, re-publishing nacked messages with backoff. */
-  private async publish(
+  async #publish(
     exchange: string,
     routingKey: string,
     payload: unknown,
     properties: PublishOptions,
     mandatory: boolean,
   ): Promise<void> {
-    const bus = this.bus
-    if (!bus || this.currentState === 'stopped') {
+    const bus = this.#bus
+    if (!bus || this.#currentState === 'stopped') {
       throw new ServiceError('SERVICE_STATE', `cannot publish ${routingKey}: the service is not started`)
     }
     const body = encode(payload, properties.contentType as ContentType)
-    const delays = this.options.nackRetryDelaysMs ?? [200, 1000, 5000]
+    const delays = this.#options.nackRetryDelaysMs ?? [200, 1000, 5000]
     for (let attempt = 0; ; attempt++) {
       try {
         await bus.publish(exchange, routingKey, body, { ...properties, mandatory })
         return
       } catch (error) {
         if (error instanceof PublishError && error.code === 'PUBLISH_NACKED' && attempt < delays.length) {
-          this.logger?.warn(`the broker nacked ${exchange}/${routingKey}; publishing again in ${delays[attempt]} ms`)
+          this.#logger?.warn(`the broker nacked ${exchange}/${routingKey}; publishing again in ${delays[attempt]} ms`)
           await delay(delays[attempt] as number)
           continue
         }
         if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED' && error.returned) {
-          ;(error as PublishError & { outcome?: Outcome }).outcome = await this.onReturned(error.returned)
+          ;(error as PublishError & { outcome?: Outcome }).outcome = await this.#onReturned(error.returned)
         }
         throw error
       }
     }
   }
 
-  private async onReturned(message: ReturnedMessage): Promise<Outcome> {
+  async #onReturned(message: ReturnedMessage): Promise<Outcome> {
     let payload: unknown
     try {
       payload = decode(message.body, message.properties.contentType as string | undefined)
@@ -784,44 +808,45 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   }
 
   /** Tracks a publish made through the service while messages are handled (eventail's global rule). */
-  private loose(promise: Promise<void>): Promise<void> {
+  #loose(promise: Promise<void>): Promise<void> {
     promise.catch(noop)
-    if (this.inflight.size === 0) return promise
-    this.loosePublishes.add(promise)
-    void promise.catch(noop).finally(() => this.loosePublishes.delete(promise))
+    if (this.#inflight.size === 0) return promise
+    this.#loosePublishes.add(promise)
+    void promise.catch(noop).finally(() => this.#loosePublishes.delete(promise))
     return promise
   }
 
-  private ensureReplyQueue(): Promise<string> {
-    const bus = this.bus
+  #ensureReplyQueue(): Promise<string> {
+    const bus = this.#bus
     if (!bus) return Promise.reject(new ServiceError('SERVICE_STATE', 'start the service before sending requests'))
-    const replyKey = (this.replyKey ??= `${this.name}.reply-${randomUUID().slice(0, 8)}`)
-    this.replyReady ??= (async () => {
+    this.#replyKey ??= `${this.name}.reply-${randomUUID().slice(0, 8)}`
+    const replyKey = this.#replyKey
+    this.#replyReady ??= (async () => {
       await bus.extendTopology(
         defineTopology({
           queues: [{ key: 'replies', name: '' }],
           bindings: [{ queue: 'replies', exchange: EXCHANGES.commands, routingKey: replyKey }],
         }),
       )
-      await bus.consume('replies', (delivery) => this.onReply(delivery), { prefetch: 100 })
+      await bus.consume('replies', (delivery) => this.#onReply(delivery), { prefetch: 100 })
     })()
-    return this.replyReady.then(() => replyKey)
+    return this.#replyReady.then(() => replyKey)
   }
 
-  private onReply(delivery: Delivery): void {
+  #onReply(delivery: Delivery): void {
     const envelope = openEnvelope(delivery, 'commands')
     delivery.ack()
     if (isRefusal(envelope) || envelope.kind !== 'result') {
-      this.logger?.warn(`ignored a malformed reply on ${delivery.routingKey}`)
+      this.#logger?.warn(`ignored a malformed reply on ${delivery.routingKey}`)
       return
     }
-    const pending = this.requests.get(envelope.correlationId)
+    const pending = this.#requests.get(envelope.correlationId)
     if (!pending) {
-      this.logger?.debug(`late or unknown result ${envelope.correlationId} ignored`)
+      this.#logger?.debug(`late or unknown result ${envelope.correlationId} ignored`)
       return
     }
     clearTimeout(pending.timer)
-    this.requests.delete(envelope.correlationId)
+    this.#requests.delete(envelope.correlationId)
     if (envelope.status === 'success') pending.resolve(envelope.payload)
     else {
       pending.reject(
@@ -836,7 +861,6 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
 /** What a context needs from its service. */
 interface ServiceInternals {
-  name: string
   sendEvent(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<void>
   sendCommandNow(
     command: string,

@@ -92,7 +92,7 @@ export function openEnvelope(delivery: Delivery, origin: 'events' | 'commands' |
       conversationId: '',
     }
   }
-  const conversationId = text(rawConversation)
+  const conversationId = rawConversation === undefined ? '' : text(rawConversation)
   if (conversationId === undefined) {
     return {
       reason: 'invalid-header',

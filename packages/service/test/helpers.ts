@@ -1,0 +1,148 @@
+import { createSupervisor, type Delivery, defineTopology, type PublishOptions, type Supervisor } from '@am/bus-core'
+import { decode, encode } from '@am/codec'
+import { rabbitmqctl, uniqueName, waitFor } from '@am/testkit'
+import { inject, onTestFinished } from 'vitest'
+import type { Service, ServiceOptions } from '../src/index.js'
+
+export const url: string = inject('amqpUrl')
+export const vhost: string = decodeURIComponent(new URL(url).pathname.slice(1)) || '/'
+
+/** A supervisor for the test side: publishes raw messages and spies on exchanges. */
+export async function peer(): Promise<Supervisor> {
+  const bus = createSupervisor({ urls: url, connectionName: uniqueName('service-test-peer') })
+  onTestFinished(() => bus.destroy())
+  await bus.ready()
+  return bus
+}
+
+/** Messages routed to an exclusive queue bound on `exchange` with `routingKey`. */
+export interface Spy {
+  messages: Delivery[]
+  /** Resolves with the n-th message (1-based), waiting for it. */
+  nth(n: number, timeoutMs?: number): Promise<Delivery>
+  payload(d: Delivery): unknown
+}
+
+export async function spy(bus: Supervisor, exchange: string, routingKey: string): Promise<Spy> {
+  const key = uniqueName('spy')
+  await bus.extendTopology(
+    defineTopology({
+      exchanges: [{ name: exchange, type: 'topic' }],
+      queues: [{ key, name: '' }],
+      bindings: [{ queue: key, exchange, routingKey }],
+    }),
+  )
+  const messages: Delivery[] = []
+  await bus.consume(
+    key,
+    (d) => {
+      messages.push(d)
+      d.ack()
+    },
+    { prefetch: 100 },
+  )
+  return {
+    messages,
+    nth: async (n, timeoutMs = 10_000) => {
+      await waitFor(() => messages.length >= n, timeoutMs, `message #${n} on ${exchange}/${routingKey}`)
+      return messages[n - 1] as Delivery
+    },
+    payload: (d) => decode(d.body, d.properties.contentType as string),
+  }
+}
+
+/** Parsed GELF logs of a service, by level name. */
+export async function logSpy(bus: Supervisor, service: string) {
+  const s = await spy(bus, 'logs', `${service}.*`)
+  return {
+    ...s,
+    logs: () => s.messages.map((d) => ({ level: d.routingKey.split('.').pop(), ...JSON.parse(d.body.toString()) })),
+    levels: () => s.messages.map((d) => d.routingKey.split('.').pop()),
+  }
+}
+
+/**
+ * Dead-lettering for one service's queues: a unique DLX exchange and queue, and a policy matching
+ * only `<service>.events|commands` (removed after the test).
+ */
+export async function deadLetters(bus: Supervisor, service: string) {
+  const exchange = uniqueName('dlx')
+  const policy = uniqueName('dlx-policy')
+  const dead = await spy(bus, exchange, '#')
+  await rabbitmqctl(
+    'set_policy',
+    '-p',
+    vhost,
+    policy,
+    `^${service.replace(/[.-]/g, (c) => `\\${c}`)}\\.(events|commands)$`,
+    JSON.stringify({ 'dead-letter-exchange': exchange }),
+    '--apply-to',
+    'queues',
+  )
+  onTestFinished(async () => {
+    await rabbitmqctl('clear_policy', '-p', vhost, policy).catch(() => undefined)
+  })
+  // policies apply asynchronously: give the broker a moment
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  return dead
+}
+
+/** Deletes the durable queues of a service after the test. */
+export function cleanupQueues(service: string): void {
+  onTestFinished(async () => {
+    const bus = createSupervisor({ urls: url })
+    await bus
+      .withChannel(async (channel) => {
+        await channel.deleteQueue(`${service}.events`)
+        await channel.deleteQueue(`${service}.commands`)
+      })
+      .catch(() => undefined)
+    await bus.destroy()
+  })
+}
+
+/** Starts a service and stops it after the test. */
+export async function run<S extends Service>(
+  make: (options: ServiceOptions) => S,
+  options: Partial<ServiceOptions> = {},
+): Promise<S> {
+  const service = make({
+    urls: url,
+    handleSignals: false,
+    stopTimeoutMs: 2_000,
+    logger: process.env.DEBUG_SERVICE ? console : null,
+    ...options,
+  })
+  onTestFinished(() => service.stop())
+  await service.start()
+  return service
+}
+
+/** Publishes a raw message as a foreign (eventail) peer would. */
+export async function send(
+  bus: Supervisor,
+  exchange: string,
+  routingKey: string,
+  payload: unknown,
+  properties: PublishOptions,
+  raw?: Buffer,
+): Promise<void> {
+  await bus.publish(
+    exchange,
+    routingKey,
+    raw ?? encode(payload, (properties.contentType as string) ?? 'application/cbor'),
+    properties,
+  )
+}
+
+/** Unacked message count of a queue (rabbitmqctl, as the consumer cannot tell). */
+export async function unacked(queue: string): Promise<number> {
+  const out = await rabbitmqctl('list_queues', '-p', vhost, 'name', 'messages_unacknowledged', '--no-table-headers')
+  for (const line of out.split('\n')) {
+    const [name, count] = line.split('\t')
+    if (name === queue) return Number(count)
+  }
+  return -1
+}
+
+export { uniqueName, waitFor }

@@ -1,0 +1,641 @@
+import { closeConnections } from '@am/testkit'
+import { describe, expect, it } from 'vitest'
+import {
+  commandProperties,
+  eventProperties,
+  type Handlers,
+  type Outcome,
+  type Returned,
+  Service,
+  type ServiceOptions,
+} from '../src/index.js'
+import {
+  cleanupQueues,
+  deadLetters,
+  logSpy,
+  peer,
+  run,
+  send,
+  spy,
+  unacked,
+  uniqueName,
+  url,
+  waitFor,
+} from './helpers.js'
+
+/** A service whose name and handlers are given per test. */
+class TestService extends Service {
+  readonly name: string
+  readyCalls = 0
+  unconfiguredCalls = 0
+  returned: Returned[] = []
+
+  constructor(
+    name: string,
+    private readonly table: Handlers,
+    options: ServiceOptions,
+    private readonly onReturned?: (r: Returned) => Outcome,
+  ) {
+    super(options)
+    this.name = name
+  }
+
+  protected handlers(): Handlers {
+    return this.table
+  }
+
+  protected override onReady(): void {
+    this.readyCalls += 1
+  }
+
+  protected override onUnconfigured(): void {
+    this.unconfiguredCalls += 1
+  }
+
+  protected override handleReturnedMessage(returned: Returned): Outcome | Promise<Outcome> {
+    this.returned.push(returned)
+    return this.onReturned ? this.onReturned(returned) : super.handleReturnedMessage(returned)
+  }
+}
+
+function serviceName(prefix = 'svc'): string {
+  const name = uniqueName(prefix)
+  cleanupQueues(name)
+  return name
+}
+
+describe('Service on a real broker', () => {
+  it('handles an event and publishes one in the same conversation, with eventail properties', async () => {
+    const name = serviceName()
+    const inEvent = uniqueName('Happened')
+    const outEvent = uniqueName('Reacted')
+    const bus = await peer()
+    const out = await spy(bus, 'events', outEvent)
+    const seen: unknown[] = []
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [inEvent]: async (payload, ctx) => {
+                seen.push({ payload, conversationId: ctx.conversationId, kind: ctx.kind, redelivered: ctx.redelivered })
+                await ctx.publishEvent(outEvent, { n: (payload as { n: number }).n + 1, at: 1732800000000 })
+              },
+            },
+          },
+          o,
+        ),
+    )
+    expect([service.state, service.readyCalls]).toEqual(['ready', 1])
+    await send(bus, 'events', inEvent, { n: 41 }, eventProperties('conv-7'))
+    const message = await out.nth(1)
+    expect(seen).toEqual([{ payload: { n: 41 }, conversationId: 'conv-7', kind: 'event', redelivered: false }])
+    expect({
+      payload: out.payload(message),
+      contentType: message.properties.contentType,
+      headers: message.headers,
+      correlationId: message.properties.correlationId,
+      replyTo: message.properties.replyTo,
+      deliveryMode: message.properties.deliveryMode,
+    }).toEqual({
+      payload: { n: 42, at: 1732800000000 },
+      contentType: 'application/cbor',
+      headers: { conversation_id: 'conv-7' },
+      correlationId: '',
+      replyTo: '',
+      deliveryMode: 2,
+    })
+    await waitFor(async () => (await unacked(`${name}.events`)) === 0)
+  })
+
+  it('answers a command with a result to its reply-to, status header first, correlation id copied', async () => {
+    const name = serviceName('pong')
+    const replyKey = uniqueName('ping.EchoReturn')
+    const bus = await peer()
+    const results = await spy(bus, 'commands', replyKey)
+    await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            commands: {
+              [`${name}.Echo`]: (payload, ctx) => {
+                void ctx.returnSuccess({ echo: payload })
+                return undefined
+              },
+              [`${name}.Fail`]: async (_payload, ctx) => {
+                await ctx.returnError({ reason: 'expected' })
+                return undefined
+              },
+            },
+          },
+          { ...o, json: true },
+        ),
+    )
+    await send(bus, 'commands', `${name}.Echo`, 'hi', commandProperties('c-1', replyKey, 'corr-1'))
+    await send(bus, 'commands', `${name}.Fail`, 'x', commandProperties('c-2', replyKey, 'corr-2'))
+    const [ok, failed] = [await results.nth(1), await results.nth(2)]
+    expect(
+      [ok, failed].map((m) => ({
+        headers: Object.entries(m.headers),
+        payload: results.payload(m),
+        corr: m.properties.correlationId,
+        type: m.properties.contentType,
+      })),
+    ).toEqual([
+      {
+        headers: [
+          ['status', 'success'],
+          ['conversation_id', 'c-1'],
+        ],
+        payload: { echo: 'hi' },
+        corr: 'corr-1',
+        type: 'application/json',
+      },
+      {
+        headers: [
+          ['status', 'error'],
+          ['conversation_id', 'c-2'],
+        ],
+        payload: { reason: 'expected' },
+        corr: 'corr-2',
+        type: 'application/json',
+      },
+    ])
+  })
+
+  it('keeps the input unacked until the broker confirms its output, retrying a nacked output', async () => {
+    const name = serviceName()
+    const inEvent = uniqueName('In')
+    const full = uniqueName('Full')
+    const bus = await peer()
+    // A queue that takes one message and nacks the next: the output of our handler is nacked until it is emptied.
+    const fullQueue = uniqueName('full-q')
+    await bus.extendTopology({
+      exchanges: [],
+      queues: [
+        {
+          key: fullQueue,
+          name: fullQueue,
+          durable: false,
+          autoDelete: false,
+          arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+        },
+      ],
+      bindings: [{ queue: fullQueue, exchange: 'events', routingKey: full }],
+    })
+    await bus.withChannel(async (ch) => {
+      ch.publish('events', full, Buffer.from('filler'))
+      await new Promise((r) => setTimeout(r, 100))
+    })
+    let handled = 0
+    await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [inEvent]: (_p, ctx) => {
+                handled += 1
+                void ctx.publishEvent(full, { out: true })
+                return undefined
+              },
+            },
+          },
+          { ...o, nackRetryDelaysMs: [300, 300, 300, 300, 300, 300] },
+        ),
+    )
+    await send(bus, 'events', inEvent, 1, eventProperties('c'))
+    await waitFor(() => handled === 1)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await unacked(`${name}.events`)).toBe(1)
+    await bus.withChannel(async (ch) => {
+      await ch.purgeQueue(fullQueue)
+    })
+    await waitFor(
+      async () => (await unacked(`${name}.events`)) === 0,
+      5_000,
+      'the input ack after the retried output is confirmed',
+    )
+    const count = await bus.checkQueue(fullQueue)
+    expect([handled, count.messageCount]).toEqual([1, 1])
+    await bus.withChannel(async (ch) => {
+      await ch.deleteQueue(fullQueue)
+    })
+  })
+
+  it('requeues a failing message once, then dead-letters it, logging ALERT, ALERT, EMERGENCY', async () => {
+    const name = serviceName()
+    const event = uniqueName('Boom')
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    const logs = await logSpy(bus, name)
+    let attempts = 0
+    await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [event]: () => {
+                attempts += 1
+                throw new Error('handler bug')
+              },
+            },
+          },
+          o,
+        ),
+    )
+    await send(bus, 'events', event, { x: 1 }, eventProperties('conv-boom'))
+    const letter = await dead.nth(1)
+    await waitFor(() => logs.messages.length >= 3)
+    expect(attempts).toBe(2)
+    expect(logs.levels().slice(0, 3)).toEqual(['ALERT', 'ALERT', 'EMERGENCY'])
+    expect(logs.logs()[2]).toMatchObject({ short_message: `Giving up on ${event}`, _conversation_id: 'conv-boom' })
+    expect(logs.logs()[0].full_message).toContain('handler bug')
+    const death = (letter.headers['x-death'] as Array<Record<string, unknown>>)[0]
+    expect({ queue: death?.queue, reason: death?.reason, payload: dead.payload(letter) }).toEqual({
+      queue: `${name}.events`,
+      reason: 'rejected',
+      payload: { x: 1 },
+    })
+  })
+
+  it('dead-letters poison messages at once with one EMERGENCY log each, and keeps serving', async () => {
+    const name = serviceName()
+    const event = uniqueName('Good')
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    const logs = await logSpy(bus, name)
+    const handled: unknown[] = []
+    await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: { [event]: (p) => void handled.push(p) },
+            commands: { [`${name}.Do`]: () => undefined },
+          },
+          o,
+        ),
+    )
+    const props = eventProperties('c-poison')
+    await send(bus, 'events', event, null, props, Buffer.from('a1', 'hex')) // truncated CBOR
+    await send(bus, 'events', event, null, props, Buffer.from('ff', 'hex')) // lone break
+    await send(bus, 'events', event, null, props, Buffer.from('a1616101ffff', 'hex')) // trailing bytes
+    await send(bus, 'events', event, null, { ...props, contentType: 'text/plain' }, Buffer.from('hi'))
+    await send(bus, 'events', event, null, { ...props, contentType: undefined }, Buffer.from('{}'))
+    await send(bus, 'events', event, 1, { ...props, headers: {} }) // no conversation_id
+    await send(bus, 'commands', `${name}.Do`, 1, { ...props, replyTo: '' }) // neither reply_to nor status
+    await send(bus, 'events', event, { ok: true }, props)
+    await dead.nth(7)
+    await waitFor(() => handled.length === 1)
+    expect(handled).toEqual([{ ok: true }])
+    await waitFor(() => logs.messages.length >= 7)
+    expect(logs.logs().map((l) => [l._levelname, l.short_message])).toEqual([
+      ['EMERGENCY', `Unable to decode payload for ${event}; dead lettering.`],
+      ['EMERGENCY', `Unable to decode payload for ${event}; dead lettering.`],
+      ['EMERGENCY', `Unable to decode payload for ${event}; dead lettering.`],
+      ['EMERGENCY', `Unable to decode payload for ${event}; dead lettering.`],
+      ['EMERGENCY', `Unable to decode payload for ${event}; dead lettering.`],
+      ['EMERGENCY', `Missing headers on ${event}`],
+      ['EMERGENCY', 'invalid enveloppe for command/result; dead lettering.'],
+    ])
+  })
+
+  it('dead-letters a message whose routing key has no handler', async () => {
+    const name = serviceName()
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    await run((o) => new TestService(name, { events: { 'Known.*': () => undefined } }, o))
+    // an operator bound an extra key by hand
+    await bus.withChannel(async (ch) => {
+      await ch.bindQueue(`${name}.events`, 'events', `${name}-Stray`)
+    })
+    await send(bus, 'events', `${name}-Stray`, 1, eventProperties('c'))
+    expect((await dead.nth(1)).routingKey).toBe(`${name}-Stray`)
+  })
+
+  it('dead-letters the input of an unroutable result by default, and lets handleReturnedMessage decide', async () => {
+    const name = serviceName()
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    const logs = await logSpy(bus, name)
+    const nowhere = uniqueName('nobody.Listens')
+    let decision: Outcome
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          { commands: { [`${name}.Do`]: (_p, ctx) => void ctx.returnSuccess('lost?') } },
+          o,
+          () => decision,
+        ),
+    )
+    decision = 'drop'
+    await send(bus, 'commands', `${name}.Do`, 1, commandProperties('c-ret', nowhere, 'corr'))
+    await dead.nth(1)
+    expect(service.returned.map((r) => [r.routingKey, r.payload, r.envelope])).toEqual([
+      [nowhere, 'lost?', { correlation_id: 'corr', status: 'success', conversation_id: 'c-ret' }],
+    ])
+    decision = 'ack'
+    await send(bus, 'commands', `${name}.Do`, 2, commandProperties('c-ret2', nowhere, 'corr2'))
+    await waitFor(() => service.returned.length === 2)
+    await waitFor(async () => (await unacked(`${name}.commands`)) === 0)
+    expect(dead.messages).toHaveLength(1)
+    expect(logs.levels()).not.toContain('EMERGENCY')
+  })
+
+  it('lets a handler take over the acknowledgement', async () => {
+    const name = serviceName()
+    const event = uniqueName('Batch')
+    const bus = await peer()
+    const held: Array<{ ack(): Promise<void> }> = []
+    await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [event]: (_p, ctx) => {
+                held.push(ctx.takeAck())
+                return undefined
+              },
+            },
+          },
+          o,
+        ),
+    )
+    for (let i = 0; i < 3; i++) await send(bus, 'events', event, i, eventProperties('c'))
+    await waitFor(() => held.length === 3)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(await unacked(`${name}.events`)).toBe(3)
+    for (const h of held) await h.ack()
+    await waitFor(async () => (await unacked(`${name}.events`)) === 0)
+  })
+
+  it('handles up to prefetch messages concurrently', async () => {
+    const name = serviceName()
+    const event = uniqueName('Slow')
+    const bus = await peer()
+    let running = 0
+    let peak = 0
+    let done = 0
+    await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [event]: async () => {
+                running += 1
+                peak = Math.max(peak, running)
+                await new Promise((r) => setTimeout(r, 100))
+                running -= 1
+                done += 1
+                return undefined
+              },
+            },
+          },
+          { ...o, prefetch: 5 },
+        ),
+    )
+    for (let i = 0; i < 15; i++) await send(bus, 'events', event, i, eventProperties('c'))
+    await waitFor(() => done === 15, 10_000)
+    expect(peak).toBe(5)
+  })
+
+  it('waits for configuration before consuming business messages, and again after a reconnection', async () => {
+    const name = serviceName()
+    const event = uniqueName('Business')
+    const config = uniqueName('ConfigDefined')
+    const bus = await peer()
+    const handled: unknown[] = []
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: { [event]: (p) => void handled.push(p) },
+            configurations: { [config]: (p) => (p as { complete: boolean }).complete },
+          },
+          { ...o, supervisor: { connectionName: `${name}-conn` } },
+        ),
+    )
+    expect([service.state, service.unconfiguredCalls, service.readyCalls]).toEqual(['unconfigured', 1, 0])
+    await send(bus, 'events', event, 'early', eventProperties('c'))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(handled).toEqual([])
+    await service.publishConfiguration(config, { complete: false })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(service.state).toBe('unconfigured')
+    await service.publishConfiguration(config, { complete: true })
+    await waitFor(() => handled.length === 1)
+    expect([service.state, service.readyCalls, handled]).toEqual(['ready', 1, ['early']])
+
+    await closeConnections(`${name}-conn`)
+    await waitFor(() => service.unconfiguredCalls === 2, 10_000, 'the configuration phase after reconnecting')
+    await send(bus, 'events', event, 'while unconfigured', eventProperties('c'))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(handled).toEqual(['early'])
+    await service.publishConfiguration(config, { complete: true })
+    await waitFor(() => handled.length === 2)
+    expect(service.readyCalls).toBe(2)
+  })
+
+  it('shares a queue between two instances', async () => {
+    const name = serviceName()
+    const event = uniqueName('Work')
+    const bus = await peer()
+    const byInstance = [0, 0]
+    const make = (i: number) => (o: ServiceOptions) =>
+      new TestService(
+        name,
+        {
+          events: {
+            [event]: () => {
+              byInstance[i] = (byInstance[i] ?? 0) + 1
+            },
+          },
+        },
+        { ...o, prefetch: 1 },
+      )
+    await run(make(0))
+    await run(make(1))
+    for (let i = 0; i < 20; i++) await send(bus, 'events', event, i, eventProperties('c'))
+    await waitFor(() => (byInstance[0] ?? 0) + (byInstance[1] ?? 0) === 20, 10_000)
+    expect(byInstance.every((n) => n >= 5)).toBe(true)
+  })
+
+  it('sends a request and resolves with its result; error results, timeouts and unroutable commands reject typed', async () => {
+    const responder = serviceName('responder')
+    const requester = serviceName('requester')
+    await run(
+      (o) =>
+        new TestService(
+          responder,
+          {
+            commands: {
+              [`${responder}.Square`]: (p, ctx) => void ctx.returnSuccess((p as number) ** 2),
+              [`${responder}.Refuse`]: (_p, ctx) => void ctx.returnError({ reason: 'no' }),
+              [`${responder}.Ignore`]: () => undefined,
+            },
+          },
+          o,
+        ),
+    )
+    const client = await run((o) => new TestService(requester, {}, o))
+    expect(await client.request(`${responder}.Square`, 12, { conversationId: 'r1' })).toBe(144)
+    await expect(client.request(`${responder}.Refuse`, 1, { conversationId: 'r2' })).rejects.toMatchObject({
+      code: 'REQUEST_FAILED',
+      payload: { reason: 'no' },
+      status: 'error',
+    })
+    await expect(
+      client.request(`${responder}.Ignore`, 1, { conversationId: 'r3', timeoutMs: 300 }),
+    ).rejects.toMatchObject({
+      code: 'REQUEST_TIMEOUT',
+    })
+    await expect(client.request(uniqueName('nobody.Home'), 1, { conversationId: 'r4' })).rejects.toMatchObject({
+      code: 'REQUEST_UNROUTABLE',
+    })
+    const many = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.request(`${responder}.Square`, i, { conversationId: 'r' })),
+    )
+    expect(many).toEqual(Array.from({ length: 50 }, (_, i) => i * i))
+  })
+
+  it('logs GELF to the bus under <service>.<LEVEL>', async () => {
+    const name = serviceName()
+    const bus = await peer()
+    const logs = await logSpy(bus, name)
+    const service = await run((o) => new TestService(name, {}, o))
+    service.log('NOTICE', "I'm fine!", { conversationId: 'c-log', fields: { load: 0.5 } })
+    const message = await logs.nth(1)
+    expect(message.routingKey).toBe(`${name}.NOTICE`)
+    expect(message.properties.contentType).toBeUndefined()
+    expect(JSON.parse(message.body.toString())).toMatchObject({
+      version: '1.1',
+      short_message: "I'm fine!",
+      level: 5,
+      _levelname: 'NOTICE',
+      _conversation_id: 'c-log',
+      _logical_service: name,
+      _worker_pid: process.pid,
+      _load: 0.5,
+    })
+  })
+
+  it('resumes consuming after a connection loss and calls onReady again', async () => {
+    const name = serviceName()
+    const event = uniqueName('Again')
+    const bus = await peer()
+    const handled: unknown[] = []
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          { events: { [event]: (p) => void handled.push(p) } },
+          { ...o, supervisor: { connectionName: `${name}-conn` } },
+        ),
+    )
+    await closeConnections(`${name}-conn`)
+    await waitFor(() => service.readyCalls === 2, 10_000)
+    await send(bus, 'events', event, 'after', eventProperties('c'))
+    await waitFor(() => handled.includes('after'))
+    expect(service.state).toBe('ready')
+  })
+
+  it('runs callLater timers, survives their errors, and clears them on stop', async () => {
+    const name = serviceName()
+    const bus = await peer()
+    const logs = await logSpy(bus, name)
+    const service = await run((o) => new TestService(name, {}, o))
+    const fired: string[] = []
+    service.callLater(10, () => {
+      fired.push('a')
+      throw new Error('timer bug')
+    })
+    const cancelled = service.callLater(20, () => fired.push('cancelled'))
+    service.cancelTimer(cancelled)
+    service.callLater(60_000, () => fired.push('never'))
+    await waitFor(() => logs.messages.length === 1)
+    expect([fired, logs.levels()]).toEqual([['a'], ['ALERT']])
+    await service.stop()
+    expect(fired).toEqual(['a'])
+  })
+})
+
+describe('Service.stop in every state', () => {
+  async function timed(stop: () => Promise<void>): Promise<number> {
+    const started = Date.now()
+    await stop()
+    return Date.now() - started
+  }
+
+  it('finishes consuming under load, letting the in-flight handler end and its output be confirmed', async () => {
+    const name = serviceName()
+    const event = uniqueName('Long')
+    const outEvent = uniqueName('LongDone')
+    const bus = await peer()
+    const out = await spy(bus, 'events', outEvent)
+    const logs = await logSpy(bus, name)
+    let started = 0
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [event]: async (_p, ctx) => {
+                started += 1
+                await new Promise((r) => setTimeout(r, 300))
+                await ctx.publishEvent(outEvent, 'finished')
+                return undefined
+              },
+            },
+          },
+          o,
+        ),
+    )
+    await send(bus, 'events', event, 1, eventProperties('c'))
+    await waitFor(() => started === 1)
+    const ms = await timed(() => service.stop())
+    expect(service.state).toBe('stopped')
+    expect(ms).toBeLessThan(2_000)
+    expect(out.payload(await out.nth(1))).toBe('finished')
+    expect(await unacked(`${name}.events`)).toBe(0)
+    expect((await bus.checkQueue(`${name}.events`)).messageCount).toBe(0)
+    await waitFor(() => logs.levels().includes('WARNING'))
+    expect(logs.logs().find((l) => l._levelname === 'WARNING')?.short_message).toBe('Shutting down…')
+  })
+
+  it('finishes unconfigured, configuration-only, publish-only, reconnecting and never-started services', async () => {
+    const unconfigured = await run(
+      (o) => new TestService(serviceName(), { events: { X: () => undefined }, configurations: { C: () => false } }, o),
+    )
+    const configOnly = await run((o) => new TestService(serviceName(), { configurations: { C: () => false } }, o))
+    const publishOnly = await run((o) => new TestService(serviceName(), {}, o))
+    const publish = publishOnly.publishEvent(uniqueName('Nobody'), 1, { conversationId: 'c' })
+    const reconnecting = new TestService(
+      serviceName(),
+      { events: { X: () => undefined } },
+      { urls: 'amqp://guest:guest@127.0.0.1:1/', handleSignals: false },
+    )
+    const starting = reconnecting.start()
+    await new Promise((r) => setTimeout(r, 300))
+    const never = new TestService(serviceName(), {}, { urls: url, handleSignals: false })
+    const times = {
+      unconfigured: await timed(() => unconfigured.stop()),
+      configOnly: await timed(() => configOnly.stop()),
+      publishOnly: await timed(() => publishOnly.stop()),
+      reconnecting: await timed(() => reconnecting.stop()),
+      never: await timed(() => never.stop()),
+    }
+    await expect(publish).resolves.toBeUndefined()
+    await expect(starting).resolves.toBeUndefined()
+    for (const s of [unconfigured, configOnly, publishOnly, reconnecting, never]) expect(s.state).toBe('stopped')
+    for (const ms of Object.values(times)) expect(ms).toBeLessThan(2_000)
+  })
+})
