@@ -21,5 +21,10 @@ export { toJsonSafe, writeNdjson } from './ndjson.js'
 // Payloads and output
 export type { Payload } from './payload.js'
 export { readPayload } from './payload.js'
+export type { PublishStatus } from './publish.js'
+export { publishMandatory } from './publish.js'
 export { reportError, runCli } from './run.js'
 export { isBrokerUrl, resolveUrl, splitUrl } from './url.js'
+// Waiting and publishing
+export type { DeadlineOptions } from './wait.js'
+export { withDeadline } from './wait.js'

@@ -1,0 +1,48 @@
+import { CliError } from './errors.js'
+
+/** Options of `withDeadline`. */
+export interface DeadlineOptions {
+  /** Aborting it rejects with its reason (Ctrl-C). */
+  signal?: AbortSignal
+  /** Rejects with `CLI_TIMEOUT` (exit 2) after this many ms; no timeout when undefined. */
+  timeoutMs?: number
+  /** Completes the timeout message: `timed out after 30 s waiting for <what>`. */
+  what?: string
+}
+
+/**
+ * Waits for `promise`, but no longer than `timeoutMs` and not past an abort of `signal`
+ * (STYLE 26: no unbounded waits). The promise itself is not cancelled: clean up after a rejection.
+ * @throws {CliError} `CLI_TIMEOUT` after `timeoutMs`; the signal's reason when it aborts.
+ */
+export async function withDeadline<T>(promise: Promise<T>, options: DeadlineOptions): Promise<T> {
+  const { signal, timeoutMs, what = 'the broker' } = options
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        if (timeoutMs !== undefined) {
+          timer = setTimeout(
+            () =>
+              reject(new CliError('CLI_TIMEOUT', `timed out after ${formatDuration(timeoutMs)} waiting for ${what}`)),
+            timeoutMs,
+          )
+        }
+        if (signal) {
+          onAbort = () => reject(signal.reason)
+          if (signal.aborted) onAbort()
+          else signal.addEventListener('abort', onAbort, { once: true })
+        }
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+    if (onAbort) signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
+}

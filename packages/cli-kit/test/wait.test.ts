@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { withDeadline } from '../src/index.js'
+
+describe('withDeadline', () => {
+  it('resolves with the promise', async () => {
+    await expect(withDeadline(Promise.resolve(1), { timeoutMs: 1000 })).resolves.toBe(1)
+  })
+
+  it('rejects with CLI_TIMEOUT after the timeout', async () => {
+    await expect(withDeadline(new Promise(() => {}), { timeoutMs: 20, what: 'a result' })).rejects.toMatchObject({
+      code: 'CLI_TIMEOUT',
+      exitCode: 2,
+      message: 'timed out after 20 ms waiting for a result',
+    })
+  })
+
+  it('rejects with the reason of an aborted signal', async () => {
+    const controller = new AbortController()
+    const pending = withDeadline(new Promise(() => {}), { signal: controller.signal })
+    controller.abort(new Error('stop'))
+    await expect(pending).rejects.toThrow('stop')
+  })
+})
