@@ -102,7 +102,7 @@ export function cleanupQueues(service: string): void {
 }
 
 /** Starts a service and stops it after the test. */
-export async function run<S extends Service>(
+export async function run<S extends Pick<Service, 'start' | 'stop'>>(
   make: (options: ServiceOptions) => S,
   options: Partial<ServiceOptions> = {},
 ): Promise<S> {
