@@ -64,7 +64,7 @@ describe('interop with a Python eventail-style peer', () => {
       delivery_mode: 2,
       payload: {
         echo: { text: 'héllo ☃', at: 1732800000000, f: 1.5, raw: { bytes: '00ff' } },
-        big: 18446744073709551616,
+        big: { int: '18446744073709551616' },
       },
     })
     expect(out.event).toEqual({

@@ -75,7 +75,20 @@ def client(url, service):
                      props("py-conv-2", content_type="application/json"))
     wait_for(conn, lambda: got["result"] and got["event"] and got["logs"], 20)
     conn.close()
-    print(json.dumps(got, default=lambda v: {"bytes": v.hex()} if isinstance(v, bytes) else str(v)))
+    print(json.dumps(exact(got), default=lambda v: {"bytes": v.hex()} if isinstance(v, bytes) else str(v)))
+
+
+def exact(value):
+    """Integers JSON readers would round (beyond 2^53) as {"int": digits}."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > 2 ** 53 - 1:
+        return {"int": str(value)}
+    if isinstance(value, dict):
+        return {k: exact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [exact(v) for v in value]
+    return value
 
 
 def responder(url, service, count):
