@@ -7,12 +7,12 @@ import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
 const reports = []
-for (const group of ['packages', 'apps', 'bench']) {
+for (const group of ['packages', 'apps']) {
   const dir = join(root, group)
   if (!existsSync(dir)) continue
-  const names = group === 'bench' ? ['.'] : readdirSync(dir)
-  for (const name of names) reports.push(join(dir, name, '.vitest', 'results.json'))
+  for (const name of readdirSync(dir)) reports.push(join(dir, name, '.vitest', 'results.json'))
 }
+for (const single of ['bench', 'examples']) reports.push(join(root, single, '.vitest', 'results.json'))
 for (const report of reports) rmSync(report, { force: true })
 
 const extra = process.argv.slice(2)
