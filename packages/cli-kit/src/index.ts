@@ -2,7 +2,7 @@
 
 // Arguments
 export type { NumberOptionRules } from './argv.js'
-export { listOption, normalizeArgv, parseNumberOption } from './argv.js'
+export { listOption, normalizeArgv, optionValues, parseNumberOption } from './argv.js'
 // Broker
 export type { ConnectBusOptions } from './connect.js'
 export { connectBus, DEFAULT_CONNECT_TIMEOUT_MS } from './connect.js'
@@ -14,6 +14,8 @@ export type { CliErrorCode } from './errors.js'
 export { CliError, exitCodeOf } from './errors.js'
 export type { ExitCode } from './exit.js'
 export { EXIT, EXIT_INTERRUPTED } from './exit.js'
+export type { HelpSection } from './help.js'
+export { singleCommandHelp } from './help.js'
 // Tests
 export type { MemoryContext } from './memory.js'
 export { createMemoryContext } from './memory.js'

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { CBOR, type ContentType, decode, JSON_CONTENT_TYPE } from '@am/codec'
+import { restoreDash } from './argv.js'
 import { CliError } from './errors.js'
 
 /** A payload file, checked: the bytes to send as they are, their content type and decoded value. */
@@ -20,7 +21,8 @@ const TYPES: Record<string, ContentType> = { '.json': JSON_CONTENT_TYPE, '.cbor'
  * item), or `-` for JSON on `stdin`. The message is then sent in that encoding, with those bytes.
  * @throws {CliError} `CLI_USAGE` for another extension, an unreadable file or an invalid body.
  */
-export async function readPayload(path: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<Payload> {
+export async function readPayload(file: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<Payload> {
+  const path = restoreDash(file)
   const contentType = path === '-' ? JSON_CONTENT_TYPE : TYPES[extname(path).toLowerCase()]
   const where = path === '-' ? 'stdin' : path
   if (contentType === undefined) {

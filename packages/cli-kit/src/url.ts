@@ -1,3 +1,4 @@
+import { restoreDash } from './argv.js'
 import { CliError } from './errors.js'
 
 /** Whether a command-line argument is a broker URL (`amqp://` or `amqps://`). */
@@ -24,7 +25,7 @@ export function resolveUrl(positional: string | undefined, env: NodeJS.ProcessEn
  * const { url, rest: [event, payloadFile] } = splitUrl(positionals, ctx.env)
  */
 export function splitUrl(positionals: readonly string[], env: NodeJS.ProcessEnv): { url: string; rest: string[] } {
-  const [first, ...others] = positionals
+  const [first, ...others] = positionals.map(String).map(restoreDash)
   if (isBrokerUrl(first)) return { url: first, rest: others }
-  return { url: resolveUrl(undefined, env), rest: [...positionals] }
+  return { url: resolveUrl(undefined, env), rest: first === undefined ? [] : [first, ...others] }
 }

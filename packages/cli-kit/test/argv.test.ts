@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { listOption, normalizeArgv, parseNumberOption } from '../src/index.js'
+import { listOption, normalizeArgv, optionValues, parseNumberOption } from '../src/index.js'
 
 describe('normalizeArgv', () => {
   it.each([
@@ -54,5 +54,19 @@ describe('listOption', () => {
     ],
   ])('%j → %j', (value, expected) => {
     expect(listOption(value)).toEqual(expected)
+  })
+})
+
+describe('optionValues', () => {
+  it.each([
+    [['--id', '0123'], ['0123']],
+    [
+      ['--id=0x10', 'x', '--id', '1e3'],
+      ['0x10', '1e3'],
+    ],
+    [['--id', '\u0000-'], ['-']],
+    [['--idx', '1', '--', '--id', '2'], []],
+  ])('%j → %j', (argv, expected) => {
+    expect(optionValues(argv, 'id')).toEqual(expected)
   })
 })

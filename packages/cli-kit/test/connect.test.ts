@@ -1,19 +1,10 @@
-import { createServer } from 'node:net'
 import { EXCHANGES, eventailTopology } from '@am/bus-core'
 import { listConnections, uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { connectBus, createMemoryContext } from '../src/index.js'
+import { closedPort } from '../src/testing.js'
 
 const url = inject('amqpUrl')
-
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 describe('connectBus', () => {
   it('connects with the tool as connection name and declares the topology', async () => {

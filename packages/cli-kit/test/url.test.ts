@@ -25,6 +25,7 @@ describe('splitUrl', () => {
     [['AMQPS://h', 'Ev'], {}, { url: 'AMQPS://h', rest: ['Ev'] }],
     [['Ev', 'p.json'], env, { url: 'amqp://env-host', rest: ['Ev', 'p.json'] }],
     [[], env, { url: 'amqp://env-host', rest: [] }],
+    [['amqp://h', 'Ev', '\u0000-'], env, { url: 'amqp://h', rest: ['Ev', '-'] }],
   ])('splits %j', (positionals, environment, expected) => {
     expect(splitUrl(positionals, environment)).toEqual(expected)
   })
