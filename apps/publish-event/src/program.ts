@@ -1,0 +1,80 @@
+import {
+  type CliContext,
+  CliError,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  EXIT,
+  optionValues,
+  parseNumberOption,
+  singleCommandHelp,
+  splitUrl,
+} from '@am/cli-kit'
+import { type CAC, cac } from 'cac'
+import { version } from '../package.json'
+import type { PublishEventArgs, PublishEventOptions } from './commands/publish-event.js'
+
+const DESCRIPTION =
+  "Publish one event from a payload file (sent as JSON or CBOR, as the file is) and wait for the broker's confirm"
+
+/** Runs the command with the parsed input and returns the exit code. */
+export type Runner = (ctx: CliContext, args: PublishEventArgs, options: PublishEventOptions) => Promise<number>
+
+/** The command table of `am-publish-event`; `run` is replaced in tests of the argument mapping. */
+export function createCli(ctx: CliContext, run: Runner = publishEventAndExit): CAC {
+  const cli = cac('am-publish-event')
+  cli
+    .command('[...args]', DESCRIPTION)
+    .usage('[url] <event> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
+    .option('--conversation-id <id>', 'Conversation id of the event (default: debug-<uuid>)')
+    .option('--timeout <seconds>', "Wait at most this long for the broker's confirm", { default: 30 })
+    .option('--connect-timeout <ms>', 'Wait at most this long for the broker', {
+      default: DEFAULT_CONNECT_TIMEOUT_MS,
+    })
+    .option('--ndjson', 'Print the outcome as one JSON object on stdout')
+    .example('  am-publish-event amqp://guest:guest@localhost/ ConversationStarted payload.json')
+    .example('  AMQP_URL=amqp://localhost/ am-publish-event ConversationStarted payload.cbor --ndjson')
+    .example('  echo \'{"id": 1}\' | am-publish-event amqp://localhost/ ConversationStarted -')
+    .action((positionals: string[], options: Record<string, unknown>) => {
+      const input = toInput(positionals, options, cli.rawArgs, ctx.env)
+      return run(ctx, input.args, input.options)
+    })
+  cli.help(singleCommandHelp(DESCRIPTION))
+  cli.version(version)
+  return cli
+}
+
+/** cac's positionals and options → the command's arguments (the URL may come from AMQP_URL). */
+export function toInput(
+  positionals: string[],
+  options: Record<string, unknown>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { args: PublishEventArgs; options: PublishEventOptions } {
+  const { url, rest } = splitUrl(positionals, env)
+  const [event, payloadFile, ...extra] = rest
+  if (!event || !payloadFile || extra.length > 0) {
+    throw new CliError(
+      'CLI_USAGE',
+      `expected <event> <payload_file> after the broker URL, got ${rest.length} argument(s); see --help`,
+    )
+  }
+  const conversationId = optionValues(argv, 'conversation-id').at(-1)
+  return {
+    args: { url, event, payloadFile },
+    options: {
+      ...(conversationId !== undefined ? { conversationId } : {}),
+      timeoutMs: (parseNumberOption('timeout', options.timeout, { integer: false }) ?? 30) * 1000,
+      connectTimeoutMs: parseNumberOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      ndjson: options.ndjson === true,
+    },
+  }
+}
+
+async function publishEventAndExit(
+  ctx: CliContext,
+  args: PublishEventArgs,
+  options: PublishEventOptions,
+): Promise<number> {
+  const { publishEvent } = await import('./commands/publish-event.js')
+  const result = await publishEvent(ctx, args, options)
+  return result.status === 'confirmed' ? EXIT.OK : EXIT.FAILED
+}

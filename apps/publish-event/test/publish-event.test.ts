@@ -1,0 +1,126 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createSupervisor, defineTopology, EXCHANGES } from '@am/bus-core'
+import { createMemoryContext } from '@am/cli-kit'
+import { encode } from '@am/codec'
+import { uniqueName, waitFor } from '@am/testkit'
+import type { GetMessage } from 'amqplib'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { publishEvent } from '../src/commands/publish-event.js'
+
+const url = inject('amqpUrl')
+
+async function payloadFile(name: string, content: string | Buffer): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'publish-event-'))
+  onTestFinished(() => rm(dir, { recursive: true, force: true }))
+  await writeFile(join(dir, name), content)
+  return join(dir, name)
+}
+
+/** An exclusive queue bound on `events` to `event`; `next()` gets the next message. */
+async function listen(event: string) {
+  const bus = createSupervisor({
+    urls: url,
+    topology: defineTopology({
+      exchanges: [{ name: EXCHANGES.events, type: 'topic' }],
+      queues: [{ key: 'q', name: '' }],
+      bindings: [{ queue: 'q', exchange: EXCHANGES.events, routingKey: event }],
+    }),
+  })
+  onTestFinished(() => bus.destroy())
+  await bus.ready()
+  return {
+    next: () =>
+      waitFor(
+        () => bus.withChannel(async (ch) => (await ch.get(bus.queueName('q') as string, { noAck: true })) || undefined),
+        5_000,
+        `event ${event}`,
+      ) as Promise<GetMessage>,
+  }
+}
+
+const options = { timeoutMs: 5_000, connectTimeoutMs: 5_000, ndjson: false }
+
+describe('publishEvent', () => {
+  it('sends a .json file as JSON, byte for byte, with eventail event properties', async () => {
+    const event = uniqueName('DebugEvent')
+    const queue = await listen(event)
+    const text = '{"id": 12345678901234567890, "name": "é"}\n'
+    const memory = createMemoryContext()
+    const result = await publishEvent(
+      memory.ctx,
+      { url, event, payloadFile: await payloadFile('p.json', text) },
+      { ...options, conversationId: 'conv-1' },
+    )
+    expect(result).toEqual({ event, conversationId: 'conv-1', contentType: 'application/json', status: 'confirmed' })
+    const message = await queue.next()
+    expect(message.content.toString()).toBe(text)
+    expect(message.fields.exchange).toBe('events')
+    expect(message.properties).toMatchObject({
+      contentType: 'application/json',
+      deliveryMode: 2,
+      headers: { conversation_id: 'conv-1' },
+      correlationId: '',
+      replyTo: '',
+    })
+    expect(memory.messages).toEqual([
+      {
+        type: 'success',
+        text: `event ${event} published and confirmed by the broker (conversation id conv-1, application/json)`,
+      },
+    ])
+  })
+
+  it('sends a .cbor file as CBOR with a fresh debug conversation id', async () => {
+    const event = uniqueName('DebugEvent')
+    const queue = await listen(event)
+    const bytes = encode({ a: [1, 2] })
+    const result = await publishEvent(
+      createMemoryContext().ctx,
+      { url, event, payloadFile: await payloadFile('p.cbor', bytes) },
+      options,
+    )
+    expect(result.conversationId).toMatch(/^debug-[0-9a-f-]{36}$/)
+    const message = await queue.next()
+    expect(message.properties.contentType).toBe('application/cbor')
+    expect(message.properties.headers).toEqual({ conversation_id: result.conversationId })
+    expect(Buffer.compare(message.content, bytes)).toBe(0)
+  })
+
+  it('reports an event no queue is bound for', async () => {
+    const event = uniqueName('Nobody')
+    const memory = createMemoryContext()
+    const result = await publishEvent(
+      memory.ctx,
+      { url, event, payloadFile: await payloadFile('p.json', '{}') },
+      options,
+    )
+    expect(result.status).toBe('unroutable')
+    expect(memory.messages).toEqual([
+      { type: 'error', text: `no queue is bound for ${event}: the broker returned the event, nobody would receive it` },
+    ])
+  })
+
+  it('writes only NDJSON to stdout in ndjson mode', async () => {
+    const event = uniqueName('Nobody')
+    const memory = createMemoryContext()
+    const result = await publishEvent(
+      memory.ctx,
+      { url, event, payloadFile: await payloadFile('p.json', '{}') },
+      { ...options, ndjson: true, conversationId: 'c' },
+    )
+    expect(memory.stdout()).toBe(`${JSON.stringify(result)}\n`)
+  })
+
+  it('does not connect when the payload file is invalid', async () => {
+    const memory = createMemoryContext()
+    await expect(
+      publishEvent(
+        memory.ctx,
+        { url: 'amqp://127.0.0.1:1/', event: 'X', payloadFile: await payloadFile('p.json', '{') },
+        options,
+      ),
+    ).rejects.toMatchObject({ code: 'CLI_USAGE' })
+  })
+})
