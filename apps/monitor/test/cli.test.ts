@@ -1,0 +1,119 @@
+import { createSupervisor } from '@am/bus-core'
+import { encode } from '@am/codec'
+import { eventProperties } from '@am/service'
+import { uniqueName, waitFor } from '@am/testkit'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { closedPort, runBinary, startBinary } from './helpers.js'
+
+const url = inject('amqpUrl')
+
+describe('am-monitor (built binary)', () => {
+  it('prints NDJSON only on stdout and exits 0 after --count messages', async () => {
+    const key = uniqueName('MonCli')
+    const started = startBinary([url, '--events', key, `${key}.*`, '--count', '2', '--ndjson'])
+    onTestFinished(() => void started.child.kill('SIGKILL'))
+    await waitFor(() => started.stderr().includes('Monitoring'), 10_000, 'the monitor to start')
+    await using bus = createSupervisor({ urls: url })
+    await bus.ready()
+    await bus.publish('events', key, encode({ n: 1 }), eventProperties('conv-cli'))
+    await bus.publish('events', `${key}.sub`, Buffer.from('{"n":2}'), {
+      ...eventProperties('conv-cli'),
+      contentType: 'application/json',
+    })
+    const run = await started.exited
+    expect(run.code).toBe(0)
+    expect(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual([
+      {
+        kind: 'event',
+        exchange: 'events',
+        routingKey: key,
+        conversationId: 'conv-cli',
+        correlationId: '',
+        replyTo: '',
+        status: '',
+        contentType: 'application/cbor',
+        headers: {},
+        payload: { n: 1 },
+      },
+      {
+        kind: 'event',
+        exchange: 'events',
+        routingKey: `${key}.sub`,
+        conversationId: 'conv-cli',
+        correlationId: '',
+        replyTo: '',
+        status: '',
+        contentType: 'application/json',
+        headers: {},
+        payload: { n: 2 },
+      },
+    ])
+  })
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'exits 0 promptly on %s when only configurations are watched (eventail B7)',
+    async (signal) => {
+      const started = startBinary([url, '--configurations', uniqueName('MonSig')])
+      onTestFinished(() => void started.child.kill('SIGKILL'))
+      await waitFor(() => started.stdout().includes('Monitoring'), 10_000, 'the monitor to start')
+      const sent = Date.now()
+      started.child.kill(signal)
+      const run = await started.exited
+      expect(run.code).toBe(0)
+      expect(Date.now() - sent).toBeLessThan(1_500)
+    },
+  )
+
+  it('exits 69 when no broker answers, without the password anywhere', async () => {
+    const secret = uniqueName('s3cr3t')
+    const port = await closedPort()
+    const run = await runBinary([
+      `amqp://guest:${secret}@127.0.0.1:${port}/`,
+      '--events',
+      '#',
+      '--connect-timeout',
+      '500',
+    ])
+    expect(run.code).toBe(69)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toMatch(new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: `))
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it('exits 69 when the broker refuses the password, without printing it', async () => {
+    const secret = uniqueName('s3cr3t')
+    const bad = new URL(url)
+    bad.password = secret
+    const run = await runBinary([bad.href, '--events', '#'])
+    expect(run.code).toBe(69)
+    expect(run.stderr).toMatch(/ACCESS.REFUSED/)
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it.each([
+    { args: ['amqp://localhost'], message: /nothing to monitor/ },
+    { args: ['amqp://localhost', '--events', '#', '--bogus'], message: /Unknown option `--bogus`/ },
+    { args: ['--events', '#'], message: /give the broker URL as first argument or set AMQP_URL/ },
+    { args: ['amqp://localhost', '--events', '#', '--count', 'x'], message: /--count must be an integer/ },
+  ])('exits 64 on a usage error: $args', async ({ args, message }) => {
+    const run = await runBinary(args)
+    expect(run.code).toBe(64)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toMatch(message)
+  })
+
+  it('shows help with examples and the version', async () => {
+    const help = await runBinary(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('$ am-monitor [amqp_url] [--events P...]')
+    expect(help.stdout).toContain('--filter-fields <field=value>')
+    expect(help.stdout).toContain('Examples:\n  $ am-monitor amqp://guest:guest@localhost:5672/ --events "#"')
+    const version = await runBinary(['--version'])
+    expect(version.stdout).toMatch(/^am-monitor\/\d+\.\d+\.\d+ /)
+  })
+})
