@@ -1,0 +1,79 @@
+import {
+  type CliContext,
+  CliError,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  EXIT,
+  parseNumberOption,
+  singleCommandHelp,
+  splitUrl,
+} from '@am/cli-kit'
+import { type CAC, cac } from 'cac'
+import { version } from '../package.json'
+import type { PublishConfigurationArgs, PublishConfigurationOptions } from './commands/publish-configuration.js'
+
+const DESCRIPTION =
+  "Publish one configuration message from a payload file (sent as JSON or CBOR, as the file is) and wait for the broker's confirm"
+
+/** Runs the command with the parsed input and returns the exit code. */
+export type Runner = (
+  ctx: CliContext,
+  args: PublishConfigurationArgs,
+  options: PublishConfigurationOptions,
+) => Promise<number>
+
+/** The command table of `am-publish-configuration`; `run` is replaced in tests of the argument mapping. */
+export function createCli(ctx: CliContext, run: Runner = publishConfigurationAndExit): CAC {
+  const cli = cac('am-publish-configuration')
+  cli
+    .command('[...args]', DESCRIPTION)
+    .usage('[url] <name> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
+    .option('--timeout <seconds>', "Wait at most this long for the broker's confirm", { default: 30 })
+    .option('--connect-timeout <ms>', 'Wait at most this long for the broker', {
+      default: DEFAULT_CONNECT_TIMEOUT_MS,
+    })
+    .option('--ndjson', 'Print the outcome as one JSON object on stdout')
+    .example('  am-publish-configuration amqp://guest:guest@localhost/ asr.Models models.json')
+    .example('  AMQP_URL=amqp://localhost/ am-publish-configuration asr.Models models.cbor --ndjson')
+    .example('  echo \'{"model": "fr"}\' | am-publish-configuration amqp://localhost/ asr.Models -')
+    .action((positionals: string[], options: Record<string, unknown>) => {
+      const input = toInput(positionals, options, ctx.env)
+      return run(ctx, input.args, input.options)
+    })
+  cli.help(singleCommandHelp(DESCRIPTION))
+  cli.version(version)
+  return cli
+}
+
+/** cac's positionals and options → the command's arguments (the URL may come from AMQP_URL). */
+export function toInput(
+  positionals: string[],
+  options: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): { args: PublishConfigurationArgs; options: PublishConfigurationOptions } {
+  const { url, rest } = splitUrl(positionals, env)
+  const [name, payloadFile, ...extra] = rest
+  if (!name || !payloadFile || extra.length > 0) {
+    throw new CliError(
+      'CLI_USAGE',
+      `expected <name> <payload_file> after the broker URL, got ${rest.length} argument(s); see --help`,
+    )
+  }
+  return {
+    args: { url, name, payloadFile },
+    options: {
+      timeoutMs: (parseNumberOption('timeout', options.timeout, { integer: false }) ?? 30) * 1000,
+      connectTimeoutMs: parseNumberOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      ndjson: options.ndjson === true,
+    },
+  }
+}
+
+async function publishConfigurationAndExit(
+  ctx: CliContext,
+  args: PublishConfigurationArgs,
+  options: PublishConfigurationOptions,
+): Promise<number> {
+  const { publishConfiguration } = await import('./commands/publish-configuration.js')
+  const result = await publishConfiguration(ctx, args, options)
+  return result.status === 'confirmed' ? EXIT.OK : EXIT.FAILED
+}

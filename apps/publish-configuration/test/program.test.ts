@@ -1,0 +1,50 @@
+import { createMemoryContext, normalizeArgv } from '@am/cli-kit'
+import { describe, expect, it } from 'vitest'
+import type { PublishConfigurationArgs, PublishConfigurationOptions } from '../src/commands/publish-configuration.js'
+import { createCli } from '../src/program.js'
+
+const URL = 'amqp://guest:guest@localhost/vh'
+
+async function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const { ctx } = createMemoryContext({ env })
+  let input: { args: PublishConfigurationArgs; options: PublishConfigurationOptions } | undefined
+  const cli = createCli(ctx, async (_ctx, args, options) => {
+    input = { args, options }
+    return 0
+  })
+  cli.parse(normalizeArgv(['node', 'am-publish-configuration', ...argv]), { run: false })
+  await cli.runMatchedCommand()
+  return input
+}
+
+const defaults = { timeoutMs: 30_000, connectTimeoutMs: 5_000, ndjson: false }
+
+describe('am-publish-configuration arguments', () => {
+  it.each([
+    [[URL, 'asr.Models', 'p.json'], {}, { url: URL, name: 'asr.Models', payloadFile: 'p.json' }, defaults],
+    [['Cfg', 'p.cbor'], { AMQP_URL: URL }, { url: URL, name: 'Cfg', payloadFile: 'p.cbor' }, defaults],
+    [
+      ['Cfg', '-', '--ndjson'],
+      { AMQP_URL: URL },
+      { url: URL, name: 'Cfg', payloadFile: '-' },
+      { ...defaults, ndjson: true },
+    ],
+    [
+      [URL, 'Cfg', 'p.json', '--timeout', '2', '--connect_timeout=100'],
+      {},
+      { url: URL, name: 'Cfg', payloadFile: 'p.json' },
+      { timeoutMs: 2000, connectTimeoutMs: 100, ndjson: false },
+    ],
+  ])('%j (env %j)', async (argv, env, args, options) => {
+    expect(await parse(argv, env)).toEqual({ args, options })
+  })
+
+  it.each([
+    [['Cfg', 'p.json'], {}, /give the broker URL as first argument or set AMQP_URL/],
+    [[URL, 'Cfg'], {}, /expected <name> <payload_file> after the broker URL, got 1 argument/],
+    [[URL, 'Cfg', 'p.json', '--connect-timeout', '1.5'], {}, /--connect-timeout must be an integer/],
+    [[URL, 'Cfg', 'p.json', '--conversation-id', 'x'], {}, /Unknown option `--conversationId`/],
+  ])('refuses %j', async (argv, env, message) => {
+    await expect(parse(argv, env)).rejects.toThrow(message)
+  })
+})
