@@ -16,7 +16,7 @@ for (const single of ['bench', 'examples']) reports.push(join(root, single, '.vi
 for (const report of reports) rmSync(report, { force: true })
 
 const extra = process.argv.slice(2)
-const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--output-logs=new-only', ...extra], {
+const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', '--output-logs=new-only', ...extra], {
   cwd: root,
   stdio: 'inherit',
   env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },

@@ -618,7 +618,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#business = []
       this.#configConsumer = undefined
       await Promise.allSettled(consumers.map((c) => c.cancel()))
-      if (this.#inflight.size > 0) await Promise.race([Promise.allSettled(this.#inflight), delay(timeoutMs)])
+      if (this.#inflight.size > 0) await within(Promise.allSettled(this.#inflight), timeoutMs)
       for (const [id, pending] of this.#requests) {
         clearTimeout(pending.timer)
         pending.reject(new ServiceError('SERVICE_STOPPED', `the service stopped before the result of request ${id}`))
@@ -983,6 +983,16 @@ function deliveryCount(delivery: Delivery): number | undefined {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Waits for `work`, at most `ms`; the timer never outlives the wait (it would keep the process up). */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  await Promise.race([work, timeout])
+  clearTimeout(timer)
 }
 
 // Signals: installed once per process for all running services ------------------------------------

@@ -203,7 +203,7 @@ describe('Service on a real broker', () => {
               },
             },
           },
-          { ...o, nackRetryDelaysMs: [300, 300, 300, 300, 300, 300] },
+          { ...o, nackRetryDelaysMs: Array.from({ length: 40 }, () => 500) },
         ),
     )
     await send(bus, 'events', inEvent, 1, eventProperties('c'))
