@@ -1,0 +1,282 @@
+import { stat } from 'node:fs/promises'
+import { inspect } from 'node:util'
+import type { Supervisor } from '@am/bus-core'
+import {
+  type CliContext,
+  CliError,
+  connectBus,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  ndjsonContext,
+  parseNumberOption,
+  splitUrl,
+  writeNdjson,
+} from '@am/cli-kit'
+import { decode, JSON_CONTENT_TYPE } from '@am/codec'
+import { isAmError } from '@am/errors'
+import type { GetMessage, MessageProperties } from 'amqplib'
+import { readableHeaders } from '../headers.js'
+import { createProgress } from '../progress.js'
+import { extensionFor, safeNamePart, saveUnique } from '../save.js'
+
+/** Options as cac hands them. */
+export interface InspectQueueOptions {
+  count?: unknown
+  save?: boolean
+  dir?: unknown
+  ndjson?: boolean
+  connectTimeout?: unknown
+}
+
+/** What `inspectQueue` does, checked. */
+export interface InspectQueueSettings {
+  url: string
+  queue: string
+  /** Messages to show; 0 = as many as the queue holds ready when the tool starts. */
+  count: number
+  save: boolean
+  dir: string
+  ndjson: boolean
+  connectTimeoutMs: number
+}
+
+/** How an inspection went. */
+export interface InspectQueueResult {
+  queue: string
+  /** Ready messages in the queue when the tool started. */
+  ready: number
+  /** Messages shown (and put back). */
+  shown: number
+  /** Files written by `--save`. */
+  saved: number
+}
+
+/** One message as printed (and as an NDJSON line). */
+export interface InspectedMessage {
+  /** Position in the queue, from 1. */
+  index: number
+  exchange: string
+  routingKey: string
+  /** As the broker delivered it to the tool, i.e. before this inspection. */
+  redelivered: boolean
+  /** AMQP properties that are set, headers apart; `timestamp` in seconds as on the wire. */
+  properties: Record<string, unknown>
+  /** Headers with AMQP timestamps (`x-death[].time`) as dates. */
+  headers: Record<string, unknown>
+  /** The decoded payload; absent when the body cannot be decoded. */
+  payload?: unknown
+  /** Why the body cannot be decoded; `body` then holds its bytes. */
+  payloadError?: string
+  body?: Uint8Array
+  /** The file written by `--save`. */
+  savedAs?: string
+}
+
+// Bodies held in memory before they are printed, while the messages are out of the queue.
+// Beyond it, messages are printed as they come (and stay out of the queue a little longer).
+const BUFFER_BYTES = 64 * 1024 * 1024
+
+/** Checks the arguments: `[url] <queue>`, `--count`, `--dir`. */
+export function resolveSettings(
+  args: readonly string[],
+  options: InspectQueueOptions,
+  env: NodeJS.ProcessEnv,
+): InspectQueueSettings {
+  const { url, rest } = splitUrl(args, env)
+  const [queue, ...extra] = rest
+  if (queue === undefined) throw new CliError('CLI_USAGE', 'missing <queue>: am-inspect-queue [amqp_url] <queue>')
+  if (extra.length > 0) throw new CliError('CLI_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`)
+  return {
+    url,
+    queue,
+    count: parseNumberOption('count', options.count) ?? 0,
+    save: options.save === true,
+    dir: options.dir === undefined ? '.' : String(options.dir),
+    ndjson: options.ndjson === true,
+    connectTimeoutMs:
+      parseNumberOption('connect-timeout', options.connectTimeout, { min: 1 }) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  }
+}
+
+/**
+ * Shows the first messages of a queue and leaves them there, in the same order: they are fetched
+ * with `basic.get` without acknowledgement on a channel of their own, which is closed as soon as
+ * the last one is fetched, so the broker puts them all back at their places. They are printed (or
+ * saved) after that, so live consumers wait only for the fetching. Stops at an empty queue.
+ */
+export async function inspectQueue(
+  ctx: CliContext,
+  args: readonly string[],
+  options: InspectQueueOptions,
+): Promise<InspectQueueResult> {
+  const settings = resolveSettings(args, options, ctx.env)
+  return runInspectQueue(settings.ndjson ? ndjsonContext(ctx) : ctx, settings)
+}
+
+/** `inspectQueue` with checked settings. */
+export async function runInspectQueue(ctx: CliContext, settings: InspectQueueSettings): Promise<InspectQueueResult> {
+  if (settings.save) await checkDirectory(settings.dir)
+  const bus = await connectBus(ctx, settings.url, {
+    tool: 'inspect-queue',
+    connectTimeoutMs: settings.connectTimeoutMs,
+  })
+  try {
+    return await inspectWith(ctx, bus, settings)
+  } finally {
+    await bus.close()
+  }
+}
+
+async function inspectWith(
+  ctx: CliContext,
+  bus: Supervisor,
+  settings: InspectQueueSettings,
+): Promise<InspectQueueResult> {
+  const { queue } = settings
+  const ready = await readyCount(bus, queue)
+  const limit = settings.count > 0 ? settings.count : ready
+  const result: InspectQueueResult = { queue, ready, shown: 0, saved: 0 }
+  if (limit === 0) {
+    ctx.logger.info(`Queue ${queue} is empty.`)
+    return result
+  }
+  const progress = createProgress(ctx, `fetching ${queue}`, limit)
+  const pending: GetMessage[] = []
+  let bytes = 0
+  const show = async (): Promise<void> => {
+    for (const message of pending.splice(0)) {
+      result.shown += 1
+      const described = describe(result.shown, message)
+      if (settings.save) {
+        described.savedAs = await save(settings, described, message)
+        result.saved += 1
+      }
+      print(ctx, described, settings)
+    }
+    bytes = 0
+  }
+  let fetched = 0
+  try {
+    await bus.withChannel(async (channel) => {
+      while (fetched < limit && !ctx.signal.aborted) {
+        const message = await channel.get(queue, { noAck: false })
+        if (message === false) break
+        fetched += 1
+        pending.push(message)
+        bytes += message.content.length
+        progress.update(fetched)
+        if (bytes > BUFFER_BYTES) await show()
+      }
+      // Closing the channel (withChannel does) returns every unacknowledged message to its place.
+    })
+  } finally {
+    progress.end()
+  }
+  await show()
+  const shortBy = settings.count > 0 && fetched < settings.count ? ` (the queue held only ${fetched})` : ''
+  ctx.logger.info(
+    `${fetched} message${fetched === 1 ? '' : 's'} of ${queue} shown${shortBy}${ctx.signal.aborted ? ' before the interruption' : ''}; all are back in the queue, in order, now flagged redelivered.`,
+  )
+  return result
+}
+
+async function readyCount(bus: Supervisor, queue: string): Promise<number> {
+  try {
+    return (await bus.checkQueue(queue)).messageCount
+  } catch (error) {
+    if (isAmError(error, 'TOPOLOGY_NOT_FOUND')) {
+      throw new CliError('CLI_FAILED', `queue ${JSON.stringify(queue)} does not exist on this vhost: check its name`, {
+        cause: error,
+      })
+    }
+    throw error
+  }
+}
+
+/** The readable form of a fetched message; the body is decoded by its content type. */
+export function describe(index: number, message: GetMessage): InspectedMessage {
+  const { headers = {}, ...rest } = message.properties as MessageProperties & { headers?: Record<string, unknown> }
+  const properties: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(rest)) if (value !== undefined) properties[key] = value
+  const described: InspectedMessage = {
+    index,
+    exchange: message.fields.exchange,
+    routingKey: message.fields.routingKey,
+    redelivered: message.fields.redelivered,
+    properties,
+    headers: readableHeaders(headers),
+  }
+  const contentType = message.properties.contentType as string | undefined
+  try {
+    // Without a content type, eventail consumers read the body as JSON: show it as they see it.
+    described.payload = decode(message.content, contentType ?? JSON_CONTENT_TYPE)
+  } catch (error) {
+    described.payloadError = (error as Error).message
+    described.body = message.content
+  }
+  return described
+}
+
+async function save(settings: InspectQueueSettings, described: InspectedMessage, message: GetMessage): Promise<string> {
+  const conversation = described.headers.conversation_id
+  const stem = `${safeNamePart(described.routingKey)}.${safeNamePart(typeof conversation === 'string' ? conversation : '')}`
+  try {
+    return await saveUnique(settings.dir, stem, extensionFor(message.properties.contentType), message.content)
+  } catch (error) {
+    throw new CliError(
+      'CLI_FAILED',
+      `cannot save message #${described.index} in ${settings.dir}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    )
+  }
+}
+
+function print(ctx: CliContext, message: InspectedMessage, settings: InspectQueueSettings): void {
+  if (settings.ndjson) {
+    writeNdjson(ctx, message)
+    return
+  }
+  const options = { depth: null, colors: ctx.isTTY, breakLength: 100 }
+  const properties = { ...message.properties }
+  if (typeof properties.timestamp === 'number') properties.timestamp = new Date(properties.timestamp * 1000)
+  const lines = [
+    `[${message.routingKey}] #${message.index} from exchange ${JSON.stringify(message.exchange)}${message.redelivered ? ', redelivered' : ''}`,
+    `Properties: ${inspect(properties, options)}`,
+    `Headers: ${inspect(message.headers, options)}`,
+    ...deaths(message.headers),
+  ]
+  if (message.savedAs !== undefined) lines.push(`Payload saved as ${message.savedAs}`)
+  else if (message.payloadError !== undefined) {
+    lines.push(
+      `Undecodable payload: ${message.payloadError}`,
+      `Body (${message.body?.length ?? 0} bytes, hex):`,
+      hex(message.body),
+    )
+  } else lines.push('Payload:', inspect(message.payload, options))
+  lines.push('-----------', '')
+  ctx.logger.log(lines.join('\n'))
+}
+
+/** One line per `x-death` entry: where and why the message died, how often, when last. */
+function deaths(headers: Record<string, unknown>): string[] {
+  const entries = headers['x-death']
+  if (!Array.isArray(entries)) return []
+  return entries.map((entry: Record<string, unknown>) => {
+    const keys = Array.isArray(entry['routing-keys']) ? entry['routing-keys'].join(', ') : ''
+    const time = entry.time instanceof Date ? ` last at ${entry.time.toISOString()}` : ''
+    return `Died: ${String(entry.reason)} in queue ${String(entry.queue)} (exchange ${JSON.stringify(entry.exchange)}, routing keys ${keys}) ${String(entry.count)} time(s)${time}`
+  })
+}
+
+async function checkDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined)
+  if (!info?.isDirectory()) throw new CliError('CLI_USAGE', `--dir ${dir} is not a directory: create it first`)
+}
+
+function hex(body: Uint8Array | undefined): string {
+  if (!body) return ''
+  const limit = 4096
+  const shown = Buffer.from(body.subarray(0, limit)).toString('hex')
+  return body.length > limit ? `${shown}… (${body.length - limit} more bytes)` : shown
+}

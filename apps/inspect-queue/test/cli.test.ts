@@ -1,0 +1,92 @@
+import { createSupervisor } from '@am/bus-core'
+import { encode } from '@am/codec'
+import { eventProperties } from '@am/service'
+import { uniqueName, waitFor } from '@am/testkit'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { closedPort, queueWith, runBinary } from './helpers.js'
+
+const url = inject('amqpUrl')
+
+describe('am-inspect-queue (built binary)', () => {
+  it('prints one NDJSON object per message, exits 0 and leaves the queue as it was', async () => {
+    const bus = createSupervisor({ urls: url })
+    onTestFinished(() => bus.close())
+    await bus.ready()
+    const queue = await queueWith(bus, [
+      { body: encode({ n: 1 }), options: eventProperties('conv-1') },
+      { body: Buffer.from('{"n":2}'), options: { ...eventProperties('conv-2'), contentType: 'application/json' } },
+    ])
+    const run = await runBinary([url, queue, '--ndjson'])
+    expect(run.code).toBe(0)
+    expect(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual([
+      {
+        index: 1,
+        exchange: '',
+        routingKey: queue,
+        redelivered: false,
+        properties: { contentType: 'application/cbor', deliveryMode: 2, correlationId: '', replyTo: '' },
+        headers: { conversation_id: 'conv-1' },
+        payload: { n: 1 },
+      },
+      {
+        index: 2,
+        exchange: '',
+        routingKey: queue,
+        redelivered: false,
+        properties: { contentType: 'application/json', deliveryMode: 2, correlationId: '', replyTo: '' },
+        headers: { conversation_id: 'conv-2' },
+        payload: { n: 2 },
+      },
+    ])
+    expect(run.stderr).toContain('2 messages of')
+    await waitFor(async () => (await bus.checkQueue(queue)).messageCount === 2, 5_000, 'the messages back')
+  })
+
+  it('exits 1 with a clear message for a queue that does not exist', async () => {
+    const missing = uniqueName('am-inspect-missing')
+    const run = await runBinary([url, missing])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toBe(`error: queue "${missing}" does not exist on this vhost: check its name\n`)
+  })
+
+  it('exits 69 when no broker answers, without the password anywhere', async () => {
+    const secret = uniqueName('s3cr3t')
+    const port = await closedPort()
+    const run = await runBinary([`amqp://guest:${secret}@127.0.0.1:${port}/`, 'q', '--connect-timeout', '500'])
+    expect(run.code).toBe(69)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toMatch(new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: `))
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it('exits 69 when the broker refuses the password, without printing it', async () => {
+    const secret = uniqueName('s3cr3t')
+    const bad = new URL(url)
+    bad.password = secret
+    const run = await runBinary([bad.href, 'q'])
+    expect(run.code).toBe(69)
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it.each([
+    { args: ['amqp://localhost'], message: /missing <queue>/ },
+    { args: ['amqp://localhost', 'q', '--count', 'lots'], message: /--count must be an integer/ },
+    { args: ['amqp://localhost', 'q', '--nope'], message: /Unknown option `--nope`/ },
+  ])('exits 64 on a usage error: $args', async ({ args, message }) => {
+    const run = await runBinary(args)
+    expect(run.code).toBe(64)
+    expect(run.stderr).toMatch(message)
+  })
+
+  it('shows help with examples', async () => {
+    const help = await runBinary(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('$ am-inspect-queue [amqp_url] <queue> [--count N]')
+    expect(help.stdout).toContain('Examples:\n  $ am-inspect-queue amqp://guest:guest@localhost:5672/ dead_letters')
+  })
+})
