@@ -30,3 +30,13 @@ describe('codec scenario', () => {
     expect(stdout).toContain('--quick: results not saved')
   })
 })
+
+describe('recovery scenario', () => {
+  it('runs with --quick against the broker and prints both implementations', async () => {
+    const recovery = fileURLToPath(new URL('../dist/recovery.js', import.meta.url))
+    const { stdout } = await run(process.execPath, [recovery, '--quick'], { timeout: 60_000 })
+    const rows = stdout.split('\n').filter((line) => /^(@am\/bus-core supervisor|amqplib 2 recovery)/.test(line))
+    expect(rows.map((line) => Number(line.split(/ {2,}/)[1]) > 0)).toEqual([true, true])
+    expect(stdout).toContain('--quick: results not saved')
+  })
+})
