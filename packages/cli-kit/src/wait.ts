@@ -12,11 +12,13 @@ export interface DeadlineOptions {
 
 /**
  * Waits for `promise`, but no longer than `timeoutMs` and not past an abort of `signal`
- * (STYLE 26: no unbounded waits). The promise itself is not cancelled: clean up after a rejection.
+ * (STYLE 26: no unbounded waits). The promise itself is not cancelled: clean up after a rejection;
+ * its own later rejection is then ignored (never an unhandled rejection).
  * @throws {CliError} `CLI_TIMEOUT` after `timeoutMs`; the signal's reason when it aborts.
  */
 export async function withDeadline<T>(promise: Promise<T>, options: DeadlineOptions): Promise<T> {
   const { signal, timeoutMs, what = 'the broker' } = options
+  promise.catch(() => undefined)
   let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined
   try {

@@ -21,3 +21,19 @@ describe('withDeadline', () => {
     await expect(pending).rejects.toThrow('stop')
   })
 })
+
+describe('withDeadline after the deadline', () => {
+  it('ignores a later rejection of the promise', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const late = new Promise((_, reject) => setTimeout(() => reject(new Error('late')), 30))
+      await expect(withDeadline(late, { timeoutMs: 5 })).rejects.toMatchObject({ code: 'CLI_TIMEOUT' })
+      await new Promise((resolve) => setTimeout(resolve, 60))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+})

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { type Delivery, defineTopology, EXCHANGES } from '@am/bus-core'
+import {
+  type CliContext,
+  CliError,
+  connectBus,
+  ndjsonContext,
+  publishMandatory,
+  readPayload,
+  toJsonSafe,
+  withDeadline,
+  writeNdjson,
+} from '@am/cli-kit'
+import { decode } from '@am/codec'
+import { commandProperties } from '@am/service'
+
+/** Positional arguments of `am-send-command`. */
+export interface SendCommandArgs {
+  url: string
+  /** `<service>.<Command>`: the routing key on `commands`. */
+  command: string
+  /** `*.json`, `*.cbor`, or `-` for JSON on stdin. */
+  payloadFile: string
+}
+
+/** Options of `am-send-command`. */
+export interface SendCommandOptions {
+  /** @default `debug-<uuid>` */
+  conversationId?: string
+  /** How long to wait for the result (confirm included), in ms. */
+  timeoutMs: number
+  connectTimeoutMs: number
+  ndjson: boolean
+  /** Where `-` reads from. @default process.stdin */
+  stdin?: NodeJS.ReadableStream
+}
+
+/** The outcome; also the NDJSON line. */
+export interface SendCommandResult {
+  /** The result's `status` header (`success`, `error`, or what a foreign service sent), or `unroutable` / `nacked` / `timeout`. */
+  status: string
+  correlationId: string
+  conversationId: string
+  /** The decoded result payload (`null` without a result). */
+  payload: unknown
+  /** From publishing the command to receiving its result (or giving up). */
+  elapsedMs: number
+  /** The result's headers, `status` and `conversation_id` included. */
+  headers: Record<string, unknown>
+}
+
+/**
+ * Sends a command from a payload file (in the file's encoding) with a unique correlation id and a
+ * private reply key bound to an exclusive queue, so that concurrent runs never take each other's
+ * results; waits for the result with that correlation id (others are ignored), at most
+ * `timeoutMs`. An unroutable command is reported at once.
+ * @throws {CliError} `CLI_TIMEOUT` when no result came in time (after writing the NDJSON line).
+ */
+export async function sendCommand(
+  ctx: CliContext,
+  args: SendCommandArgs,
+  options: SendCommandOptions,
+): Promise<SendCommandResult> {
+  const out = options.ndjson ? ndjsonContext(ctx) : ctx
+  const payload = await readPayload(args.payloadFile, options.stdin ?? process.stdin)
+  const correlationId = randomUUID()
+  const conversationId = options.conversationId ?? `debug-${randomUUID()}`
+  const replyTo = `debug.return.${correlationId}`
+  const bus = await connectBus(out, args.url, {
+    tool: 'send-command',
+    topology: defineTopology({
+      exchanges: [{ name: EXCHANGES.commands, type: 'topic' }],
+      queues: [{ key: 'results', name: '' }],
+      bindings: [{ queue: 'results', exchange: EXCHANGES.commands, routingKey: replyTo }],
+    }),
+    connectTimeoutMs: options.connectTimeoutMs,
+  })
+  const base = { correlationId, conversationId }
+  let finish!: (delivery: Delivery) => void
+  const arrived = new Promise<Delivery>((resolve) => {
+    finish = resolve
+  })
+  let result: SendCommandResult
+  try {
+    await bus.consume(
+      'results',
+      (delivery) => {
+        const theirs = text(delivery.properties.correlationId)
+        if (theirs === correlationId) finish(delivery)
+        else out.logger.warn(`ignoring a message on ${replyTo} with correlation id ${JSON.stringify(theirs ?? null)}`)
+      },
+      { noAck: true },
+    )
+    const started = performance.now()
+    const elapsed = (): number => Math.round(performance.now() - started)
+    const exchange = async (): Promise<Pick<SendCommandResult, 'status' | 'payload' | 'headers'>> => {
+      const published = await publishMandatory(
+        bus,
+        EXCHANGES.commands,
+        args.command,
+        payload.bytes,
+        commandProperties(conversationId, replyTo, correlationId, payload.contentType),
+        { signal: ctx.signal },
+      )
+      if (published !== 'confirmed') return { status: published, payload: null, headers: {} }
+      return readResult(out, await arrived)
+    }
+    try {
+      const outcome = await withDeadline(exchange(), {
+        signal: ctx.signal,
+        timeoutMs: options.timeoutMs,
+        what: `the result of ${args.command} (correlation id ${correlationId})`,
+      })
+      result = {
+        status: outcome.status,
+        ...base,
+        payload: outcome.payload,
+        elapsedMs: elapsed(),
+        headers: outcome.headers,
+      }
+    } catch (error) {
+      if (error instanceof CliError && error.code === 'CLI_TIMEOUT' && options.ndjson) {
+        writeNdjson(out, { status: 'timeout', ...base, payload: null, elapsedMs: elapsed(), headers: {} })
+      }
+      throw error
+    }
+  } catch (error) {
+    await bus.destroy()
+    throw error
+  }
+  await bus.close()
+  report(out, args.command, result, options.ndjson)
+  return result
+}
+
+function readResult(ctx: CliContext, delivery: Delivery): Pick<SendCommandResult, 'status' | 'payload' | 'headers'> {
+  const headers = delivery.headers
+  const status = text(headers.status) ?? ''
+  let payload: unknown
+  try {
+    payload = decode(delivery.body, delivery.properties.contentType as string | undefined)
+  } catch (error) {
+    ctx.logger.warn(`the result's payload cannot be decoded (${(error as Error).message}); showing its bytes`)
+    payload = new Uint8Array(delivery.body)
+  }
+  return { status, payload, headers }
+}
+
+function report(ctx: CliContext, command: string, result: SendCommandResult, ndjson: boolean): void {
+  if (ndjson) writeNdjson(ctx, result)
+  const ids = `correlation id ${result.correlationId}, conversation id ${result.conversationId}`
+  if (result.status === 'unroutable') {
+    ctx.logger.error(`no queue is bound for command ${command}: is the service ${command.split('.')[0]} running?`)
+    return
+  }
+  if (result.status === 'nacked') {
+    ctx.logger.error(`the broker refused command ${command} (nack): a queue limit or a broker alarm`)
+    return
+  }
+  const line = `${result.status || '(no status)'} in ${result.elapsedMs} ms (${ids})`
+  if (result.status === 'success') ctx.logger.success(line)
+  else ctx.logger.error(line)
+  if (!ndjson) ctx.logger.log(JSON.stringify(toJsonSafe(result.payload), null, 2))
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (Buffer.isBuffer(value)) return value.toString('utf8')
+  return undefined
+}

@@ -1,0 +1,121 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { closedPort, runBinary } from '@am/cli-kit/testing'
+import { uniqueName } from '@am/testkit'
+import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { startResponder } from './responder.js'
+
+const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const url = inject('amqpUrl')
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'send-command-e2e-'))
+  return () => rm(dir, { recursive: true, force: true })
+})
+
+async function payload(value: unknown): Promise<string> {
+  const path = join(dir, `${uniqueName('p')}.json`)
+  await writeFile(path, JSON.stringify(value))
+  return path
+}
+
+describe('am-send-command (built binary)', () => {
+  it('exits 0 on a success result and prints it as NDJSON', async () => {
+    const responder = await startResponder(url)
+    const run = await runBinary(bin, [url, responder.command, await payload({ n: 1 }), '--ndjson'])
+    const [line] = run.json() as Array<Record<string, unknown>>
+    expect(line).toEqual({
+      status: 'success',
+      correlationId: expect.any(String),
+      conversationId: expect.stringMatching(/^debug-/),
+      payload: { echo: { n: 1 }, correlationId: line?.correlationId },
+      elapsedMs: expect.any(Number),
+      headers: { status: 'success', conversation_id: line?.conversationId },
+    })
+    expect(run.code).toBe(0)
+  })
+
+  it('gives two concurrent runs their own results', async () => {
+    const responder = await startResponder(url)
+    const [a, b] = await Promise.all([
+      runBinary(bin, [url, responder.command, await payload({ run: 'a' }), '--ndjson']),
+      runBinary(bin, [url, responder.command, await payload({ run: 'b' }), '--ndjson']),
+    ])
+    expect(responder.received).toHaveLength(2)
+    for (const [run, name] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
+      expect(run.code).toBe(0)
+      const lines = run.json() as Array<{ correlationId: string; payload: unknown }>
+      expect(lines).toHaveLength(1)
+      expect(lines[0]?.payload).toEqual({ echo: { run: name }, correlationId: lines[0]?.correlationId })
+    }
+  })
+
+  it('exits 1 on an error result', async () => {
+    const responder = await startResponder(url, () => ({ status: 'error', payload: { reason: 'nope' } }))
+    const run = await runBinary(bin, [url, responder.command, await payload({}), '--ndjson'])
+    expect(run.json()).toEqual([expect.objectContaining({ status: 'error', payload: { reason: 'nope' } })])
+    expect(run.code).toBe(1)
+  })
+
+  it('exits 1 at once for an unroutable command', async () => {
+    const command = `${uniqueName('nosvc')}.Do`
+    const run = await runBinary(bin, [command, await payload({}), '--ndjson'], { env: { AMQP_URL: url } })
+    expect(run.json()).toEqual([expect.objectContaining({ status: 'unroutable', payload: null })])
+    expect(run.stderr).toContain(`no queue is bound for command ${command}`)
+    expect(run.code).toBe(1)
+  })
+
+  it('exits 2 when no result comes within --timeout', async () => {
+    const responder = await startResponder(url, () => ({ silent: true }))
+    const started = Date.now()
+    const run = await runBinary(bin, [url, responder.command, await payload({}), '--timeout', '1', '--ndjson'])
+    expect(Date.now() - started).toBeLessThan(8_000)
+    expect(run.json()).toEqual([expect.objectContaining({ status: 'timeout', payload: null })])
+    expect(run.stderr).toMatch(/^error: timed out after 1 s waiting for the result of .*\.Echo \(correlation id /)
+    expect(run.code).toBe(2)
+  })
+
+  it('ends promptly on SIGINT while waiting', async () => {
+    const responder = await startResponder(url, () => ({ silent: true }))
+    const started = Date.now()
+    const run = await runBinary(bin, [url, responder.command, await payload({})], {
+      onSpawn: (child) => {
+        child.stdout?.once('data', () => undefined)
+        setTimeout(() => child.kill('SIGINT'), 1_500)
+      },
+    })
+    expect(Date.now() - started).toBeLessThan(6_000)
+    expect(run.code).toBe(130)
+    expect(run.stderr).toContain('interrupted by SIGINT')
+  })
+
+  it('exits 69 when no broker listens, without showing the password', async () => {
+    const secret = uniqueName('s3cr3t')
+    const run = await runBinary(bin, [
+      `amqp://guest:${secret}@127.0.0.1:${await closedPort()}/`,
+      'svc.Do',
+      await payload({}),
+      '--connect-timeout',
+      '300',
+    ])
+    expect(run.code).toBe(69)
+    expect(run.stderr).toMatch(/^error: no broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/: /)
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it.each([
+    [['svc.Do', 'p.json']],
+    [['amqp://localhost/', 'svc.Do']],
+    [['amqp://localhost/', 'svc.Do', 'p.json', '--x']],
+  ])('exits 64 on a usage error: %j', async (args) => {
+    const run = await runBinary(bin, args)
+    expect(run.code).toBe(64)
+    expect(run.stderr).toMatch(/^error: /)
+  })
+})
