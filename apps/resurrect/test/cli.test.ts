@@ -1,0 +1,121 @@
+import { createSupervisor, type Supervisor } from '@am/bus-core'
+import { encode } from '@am/codec'
+import { eventProperties } from '@am/service'
+import { uniqueName, waitFor } from '@am/testkit'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { closedPort, deadLetterRig, runBinary } from './helpers.js'
+
+const url = inject('amqpUrl')
+
+async function broker(): Promise<Supervisor> {
+  const bus = createSupervisor({ urls: url })
+  onTestFinished(() => bus.close())
+  await bus.ready()
+  return bus
+}
+
+const ndjson = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as unknown)
+
+describe('am-resurrect (built binary)', () => {
+  it('replays to the dead queue only, prints NDJSON and exits 0', async () => {
+    const bus = await broker()
+    const rig = await deadLetterRig(bus)
+    await rig.kill([
+      { routingKey: 'Key.a', body: encode(1), options: eventProperties('c-a') },
+      { routingKey: 'Key.b', body: encode(2), options: eventProperties('c-b') },
+    ])
+    const run = await runBinary([url, rig.dlq, '--filter', 'Key.a', 'nothing.else', '--batch_size', '1', '--ndjson'])
+    expect(run.code).toBe(0)
+    expect(ndjson(run.stdout)).toEqual([
+      { action: 'replayed', routingKey: 'Key.a', queue: rig.queue, conversationId: 'c-a' },
+      {
+        action: 'skipped',
+        routingKey: 'Key.b',
+        queue: rig.queue,
+        conversationId: 'c-b',
+        reason: 'not selected by --filter',
+      },
+      { summary: { replayed: 1, skipped: 1, failed: 0, wouldReplay: 0, stoppedBy: 'count' } },
+    ])
+    await waitFor(async () => (await bus.checkQueue(rig.queue)).messageCount === 1, 5_000, 'the replay')
+    expect((await bus.checkQueue(rig.sibling)).messageCount).toBe(0)
+    await waitFor(async () => (await bus.checkQueue(rig.dlq)).messageCount === 1, 5_000, 'Key.b back')
+  })
+
+  it('exits 1 when a replay fails, leaving the dead letter in place', async () => {
+    const bus = await broker()
+    const rig = await deadLetterRig(bus)
+    await rig.kill([{ routingKey: 'Key.x', body: encode(1), options: eventProperties('c-x') }])
+    await bus.withChannel((channel) => channel.deleteQueue(rig.queue))
+    const run = await runBinary([url, rig.dlq])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe(
+      `Failed Key.x (conversation c-x) to queue ${rig.queue}: unroutable: queue ${rig.queue} does not exist any more; left in ${rig.dlq}\nDone: 0 replayed, 0 skipped, 1 failed.\n`,
+    )
+    await waitFor(async () => (await bus.checkQueue(rig.dlq)).messageCount === 1, 5_000, 'the dead letter back')
+  })
+
+  it('changes nothing with --dry-run and exits 0', async () => {
+    const bus = await broker()
+    const rig = await deadLetterRig(bus)
+    await rig.kill([{ routingKey: 'Key.d', body: encode(1), options: eventProperties('c-d') }])
+    const run = await runBinary([url, '--dry-run', rig.dlq, '--ndjson'])
+    expect(run.code).toBe(0)
+    expect(ndjson(run.stdout)).toEqual([
+      { action: 'would-replay', routingKey: 'Key.d', queue: rig.queue, conversationId: 'c-d' },
+      { summary: { replayed: 0, skipped: 0, failed: 0, wouldReplay: 1, stoppedBy: 'count' } },
+    ])
+    await waitFor(async () => (await bus.checkQueue(rig.dlq)).messageCount === 1, 5_000, 'the dead letter back')
+    expect((await bus.checkQueue(rig.queue)).messageCount).toBe(0)
+  })
+
+  it('exits 1 with a clear message for a DLQ that does not exist', async () => {
+    const missing = uniqueName('am-res-missing')
+    const run = await runBinary([url, missing, '--ndjson'])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toBe(`error: queue "${missing}" does not exist on this vhost: check its name\n`)
+  })
+
+  it('exits 69 when no broker answers, without the password anywhere', async () => {
+    const secret = uniqueName('s3cr3t')
+    const port = await closedPort()
+    const run = await runBinary([`amqp://guest:${secret}@127.0.0.1:${port}/`, 'dlq', '--connect-timeout', '500'])
+    expect(run.code).toBe(69)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toMatch(new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: `))
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it('exits 69 when the broker refuses the password, without printing it', async () => {
+    const secret = uniqueName('s3cr3t')
+    const bad = new URL(url)
+    bad.password = secret
+    const run = await runBinary([bad.href, 'dlq'])
+    expect(run.code).toBe(69)
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it.each([
+    { args: ['amqp://localhost'], message: /missing <dlq>/ },
+    { args: ['amqp://localhost', 'dlq', '--batch_size', '0'], message: /--batch-size must be an integer ≥ 1/ },
+    { args: ['amqp://localhost', 'dlq', '--what'], message: /Unknown option `--what`/ },
+  ])('exits 64 on a usage error: $args', async ({ args, message }) => {
+    const run = await runBinary(args)
+    expect(run.code).toBe(64)
+    expect(run.stderr).toMatch(message)
+  })
+
+  it('shows help with examples', async () => {
+    const help = await runBinary(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('$ am-resurrect [amqp_url] <dlq> [--count N] [--batch_size B] [--filter NAME...]')
+    expect(help.stdout).toContain(
+      'Examples:\n  $ am-resurrect amqp://guest:guest@localhost:5672/ dead_letters --dry-run',
+    )
+  })
+})
