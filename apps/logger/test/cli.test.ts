@@ -1,0 +1,118 @@
+import type { ChildProcess } from 'node:child_process'
+import { hostname } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { type BinaryRun, closedPort, runBinary } from '@am/cli-kit/testing'
+import { closeConnections, uniqueName, waitFor } from '@am/testkit'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { gelfPublisher } from './gelf.js'
+
+const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const url = inject('amqpUrl')
+
+/** Starts the built logger; resolves once it says it is subscribed. */
+async function startLogger(args: string[], env?: NodeJS.ProcessEnv) {
+  let child: ChildProcess | undefined
+  let stdout = ''
+  let stderr = ''
+  const done: Promise<BinaryRun> = runBinary(bin, args, {
+    ...(env ? { env } : {}),
+    onSpawn: (spawned) => {
+      child = spawned
+      spawned.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString()
+      })
+      spawned.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+      })
+    },
+  })
+  onTestFinished(() => {
+    child?.kill('SIGKILL')
+  })
+  await waitFor(
+    () => (stdout + stderr).includes('subscribed to logs') || child?.exitCode !== null,
+    10_000,
+    'the subscription',
+  )
+  return {
+    child: child as ChildProcess,
+    done,
+    lines: () => stdout.split('\n').filter(Boolean),
+    stderr: () => stderr,
+  }
+}
+
+describe('am-logger (built binary)', () => {
+  it('prints a GELF log as NDJSON and exits 0 after --count 1', async () => {
+    const service = uniqueName('e2esvc')
+    const logger = await startLogger([url, '--filter', `${service}.*`, '--count', '1', '--ndjson'])
+    const publisher = await gelfPublisher(url)
+    publisher.log(service, 3, 'broken ☃', { _extra: 1 })
+    const run = await logger.done
+    expect(run.json()).toEqual([
+      {
+        routingKey: `${service}.ERROR`,
+        log: expect.objectContaining({ version: '1.1', short_message: 'broken ☃', level: 3, _extra: 1 }),
+      },
+    ])
+    expect(run.code).toBe(0)
+  })
+
+  it('survives a broker connection loss (new queue, bound again)', async () => {
+    const service = uniqueName('e2esvc')
+    const logger = await startLogger([url, '--filter', `${service}.#`, '--count', '2', '--ndjson'])
+    const publisher = await gelfPublisher(url)
+    publisher.log(service, 6, 'before')
+    await waitFor(() => logger.lines().length === 1, 5_000, 'the first log')
+    const closed = await closeConnections(`am-logger@${hostname()}:${logger.child.pid}`)
+    expect(closed).toBe(1)
+    // Logs published while it reconnects are lost (exclusive queue): publish until one arrives.
+    await waitFor(
+      () => {
+        publisher.log(service, 6, 'after')
+        return logger.lines().length >= 2
+      },
+      10_000,
+      'a log after the reconnection',
+    )
+    const run = await logger.done
+    expect((run.json() as Array<{ log: { short_message: string } }>).map((l) => l.log.short_message)).toEqual([
+      'before',
+      'after',
+    ])
+    expect(run.stderr).toMatch(/warn: broker connection (lost|failed: .*CONNECTION.FORCED.*); reconnecting/)
+    expect(run.code).toBe(0)
+  })
+
+  it('exits 0 promptly on SIGINT, with the URL from AMQP_URL', async () => {
+    const logger = await startLogger(['--filter', `${uniqueName('e2esvc')}.*`], { AMQP_URL: url })
+    const started = Date.now()
+    logger.child.kill('SIGINT')
+    const run = await logger.done
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(run.code).toBe(0)
+  })
+
+  it('exits 69 when no broker listens, without showing the password', async () => {
+    const secret = uniqueName('s3cr3t')
+    const run = await runBinary(bin, [
+      `amqp://guest:${secret}@127.0.0.1:${await closedPort()}/`,
+      '--connect-timeout',
+      '300',
+      '--ndjson',
+    ])
+    expect(run.code).toBe(69)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toMatch(/^error: no broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/: /)
+    expect(run.stdout + run.stderr).not.toContain(secret)
+  })
+
+  it.each([[[]], [['amqp://localhost/', 'stray']], [['amqp://localhost/', '--level', 'LOUD']]])(
+    'exits 64 on a usage error: %j',
+    async (args) => {
+      const run = await runBinary(bin, args)
+      expect(run.code).toBe(64)
+      expect(run.stderr).toMatch(/^error: /)
+    },
+  )
+})

@@ -1,0 +1,48 @@
+import { createMemoryContext, normalizeArgv } from '@am/cli-kit'
+import { describe, expect, it } from 'vitest'
+import type { LoggerArgs, LoggerOptions } from '../src/commands/logger.js'
+import { createCli } from '../src/program.js'
+
+const URL = 'amqp://guest:guest@localhost/vh'
+
+async function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const { ctx } = createMemoryContext({ env })
+  let input: { args: LoggerArgs; options: LoggerOptions } | undefined
+  const cli = createCli(ctx, async (_ctx, args, options) => {
+    input = { args, options }
+    return 0
+  })
+  cli.parse(normalizeArgv(['node', 'am-logger', ...argv]), { run: false })
+  await cli.runMatchedCommand()
+  return input
+}
+
+const defaults = { filters: ['#'], connectTimeoutMs: 5_000, ndjson: false }
+
+describe('am-logger arguments', () => {
+  it.each([
+    [[URL], {}, defaults],
+    [[], { AMQP_URL: URL }, defaults],
+    [[URL, '--filter', '*.ERROR', '--filter', 'asr.#'], {}, { ...defaults, filters: ['*.ERROR', 'asr.#'] }],
+    [['--filter', '*.ERROR', 'asr.#', URL], {}, { ...defaults, filters: ['*.ERROR', 'asr.#'] }],
+    [[URL, '--filter=1e3.*'], {}, { ...defaults, filters: ['1e3.*'] }],
+    [[URL, '--level', 'WARNING'], {}, { ...defaults, level: 4 }],
+    [[URL, '--level', 'err'], {}, { ...defaults, level: 3 }],
+    [[URL, '--level', '7'], {}, { ...defaults, level: 7 }],
+    [[URL, '--count', '3', '--ndjson'], {}, { ...defaults, count: 3, ndjson: true }],
+    [[URL, '--connect_timeout', '100'], {}, { ...defaults, connectTimeoutMs: 100 }],
+  ])('%j (env %j)', async (argv, env, options) => {
+    expect(await parse(argv, env)).toEqual({ args: { url: URL }, options })
+  })
+
+  it.each([
+    [[], {}, /give the broker URL as first argument or set AMQP_URL/],
+    [[URL, 'svc.*'], {}, /unexpected argument "svc\.\*": patterns go after --filter/],
+    [[URL, URL], {}, /give one broker URL/],
+    [[URL, '--level', 'LOUD'], {}, /unknown --level "LOUD": use EMERGENCY, ALERT/],
+    [[URL, '--count', '0'], {}, /--count must be an integer ≥ 1/],
+    [[URL, '--filter'], {}, /value is missing/],
+  ])('refuses %j', async (argv, env, message) => {
+    await expect(parse(argv, env)).rejects.toThrow(message)
+  })
+})
