@@ -1,5 +1,12 @@
 import type { ConsumeMessage, MessageProperties } from 'amqplib'
-import type { AckTracker } from './ack-tracker.js'
+
+/** What settles deliveries: the channel's ack bookkeeping, or an in-memory bus. */
+export interface Settler {
+  /** Queues an ack; false when the tag is settled already or its channel is gone. */
+  ack(tag: number): boolean
+  /** Sends a nack; false when the tag is settled already or its channel is gone. */
+  nack(tag: number, requeue: boolean): boolean
+}
 
 /**
  * One message delivered to a consumer. `ack`/`nack` are idempotent; after a reconnection the
@@ -22,11 +29,15 @@ export class Delivery {
   readonly queue: string
   /** The connection generation whose channel delivered it. */
   readonly generation: number
-  private readonly tracker: AckTracker | undefined
+  private readonly tracker: Settler | undefined
   private isSettled: boolean
 
-  /** @internal */
-  constructor(message: ConsumeMessage, queue: string, tracker: AckTracker | undefined, generation: number) {
+  /**
+   * For transports: `settler` settles the delivery tag (none for `noAck` consumers).
+   * @internal
+   */
+  constructor(message: ConsumeMessage, queue: string, settler: Settler | undefined, generation: number) {
+    const tracker = settler
     this.body = message.content
     this.exchange = message.fields.exchange
     this.routingKey = message.fields.routingKey

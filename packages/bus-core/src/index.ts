@@ -5,6 +5,7 @@ export { defaultConnectionName } from './connection-url.js'
 // Dead-lettering
 export type { DeadLetterOptions, DeadLetterSetup } from './dead-letter.js'
 export { deadLetterTopology, setupDeadLettering } from './dead-letter.js'
+export type { Settler } from './delivery.js'
 export { Delivery } from './delivery.js'
 // Errors
 export type { BusErrorCode, ReturnedMessage, TopologyConflict } from './errors.js'
@@ -16,6 +17,7 @@ export type {
   Consumer,
   PublishOptions,
   SupervisorEvents,
+  SupervisorLike,
   SupervisorOptions,
   SupervisorState,
   SupervisorStats,

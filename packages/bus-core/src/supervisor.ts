@@ -194,11 +194,38 @@ interface Generation {
 const DEFAULT_PREFETCH = 3
 
 /**
+ * What a service needs of a supervisor: `Supervisor` itself, or an in-memory bus for tests
+ * (`@am/testing`).
+ */
+export interface SupervisorLike
+  extends Pick<
+    Supervisor,
+    | 'on'
+    | 'off'
+    | 'once'
+    | 'emit'
+    | 'ready'
+    | 'publish'
+    | 'consume'
+    | 'extendTopology'
+    | 'queueName'
+    | 'stats'
+    | 'close'
+    | 'destroy'
+    | typeof Symbol.asyncDispose
+  > {
+  readonly state: SupervisorState
+  readonly generation: number
+  readonly isConnected: boolean
+  readonly name: string
+}
+
+/**
  * Owns the connection to the broker: connects (round-robin over the URLs), declares the topology,
  * registers the consumers, publishes with confirms, and does it all again after every connection
  * loss, with capped exponential backoff. Create it with `createSupervisor`.
  */
-export class Supervisor extends EventEmitter<SupervisorEvents> {
+export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorLike {
   private readonly urls: ParsedUrl[]
   private readonly connectionName: string
   private readonly options: SupervisorOptions

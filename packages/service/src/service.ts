@@ -12,7 +12,7 @@ import {
   PublishError,
   type PublishOptions,
   type ReturnedMessage,
-  type Supervisor,
+  type SupervisorLike,
   type SupervisorOptions,
 } from '@am/bus-core'
 import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/codec'
@@ -231,6 +231,11 @@ export interface ServiceOptions {
   logger?: Logger | null
   /** Passed to the supervisor (heartbeat, reconnect, tls, buffer…). */
   supervisor?: Omit<SupervisorOptions, 'urls' | 'topology' | 'logger'>
+  /**
+   * Makes the supervisor: the transport seam, e.g. an in-memory bus for tests (`@am/testing`).
+   * @default createSupervisor from @am/bus-core
+   */
+  supervisorFactory?: (options: SupervisorOptions) => SupervisorLike
 }
 
 /** Where a service is in its life. */
@@ -265,7 +270,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
   readonly #options: ServiceOptions
   readonly #logger: Logger | null
-  #bus: Supervisor | undefined
+  #bus: SupervisorLike | undefined
   #currentState: ServiceState = 'idle'
   #contentType: ContentType
   #exclusive: boolean
@@ -336,7 +341,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   }
 
   /** The supervisor, once started (for stats and events). */
-  get supervisor(): Supervisor | undefined {
+  get supervisor(): SupervisorLike | undefined {
     return this.#bus
   }
 
@@ -530,7 +535,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     })
     this.#setState('starting')
     if (this.#options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
-    const bus = createSupervisor({
+    const bus = (this.#options.supervisorFactory ?? createSupervisor)({
       connectionName: defaultConnectionName(this.name),
       ...this.#options.supervisor,
       urls: this.#options.urls,
