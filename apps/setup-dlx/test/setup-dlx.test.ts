@@ -1,0 +1,72 @@
+import { createSupervisor } from '@am/bus-core'
+import { createMemoryContext } from '@am/cli-kit'
+import { closedPort } from '@am/cli-kit/testing'
+import { describe, expect, inject, it } from 'vitest'
+import { setupDlx } from '../src/commands/setup-dlx.js'
+import { dlxNames, fakeManagement } from './helpers.js'
+
+const url = inject('amqpUrl')
+const vhost = decodeURIComponent(new URL(url).pathname.slice(1)) || '/'
+const base = { pattern: '^.*\\.(events|commands)$', policyName: 'DLX', connectTimeoutMs: 5_000, ndjson: false }
+
+describe('setupDlx', () => {
+  it('declares the exchange and queue and applies the policy through the management API', async () => {
+    const names = dlxNames(url)
+    const management = await fakeManagement()
+    const memory = createMemoryContext()
+    const result = await setupDlx(memory.ctx, { url }, { ...base, ...names, managementUrl: management.url })
+    const command = `rabbitmqctl set_policy -p ${vhost} DLX '^.*\\.(events|commands)$' '{"dead-letter-exchange":"${names.exchange}"}' --apply-to queues`
+    expect(result).toEqual({ ...names, policy: 'applied', command })
+    expect(management.requests).toEqual([
+      {
+        method: 'PUT',
+        url: `/api/policies/${encodeURIComponent(vhost)}/DLX`,
+        headers: expect.objectContaining({ authorization: expect.stringMatching(/^Basic /) }),
+        body: {
+          pattern: base.pattern,
+          definition: { 'dead-letter-exchange': names.exchange },
+          'apply-to': 'queues',
+          priority: 0,
+        },
+      },
+    ])
+    await using bus = createSupervisor({ urls: url })
+    await expect(bus.checkQueue(names.queue)).resolves.toMatchObject({ queue: names.queue })
+    expect(memory.messages).toEqual([
+      {
+        type: 'success',
+        text: `exchange ${names.exchange} (topic, durable) and queue ${names.queue} (durable, bound with #) are declared`,
+      },
+      { type: 'success', text: `policy DLX applied: queues matching ${base.pattern} dead-letter to ${names.exchange}` },
+    ])
+  })
+
+  it('prints the rabbitmqctl command when the management API does not answer', async () => {
+    const names = dlxNames(url)
+    const memory = createMemoryContext()
+    const managementUrl = `http://admin:hunter2@127.0.0.1:${await closedPort()}/`
+    const result = await setupDlx(memory.ctx, { url }, { ...base, ...names, managementUrl, ndjson: true })
+    expect(result).toMatchObject({
+      policy: 'manual',
+      reason: expect.stringMatching(/^management API unreachable at http:\/\/127\.0\.0\.1:\d+\/: ECONNREFUSED$/),
+    })
+    expect(JSON.parse(memory.stdout())).toEqual(result)
+    expect(memory.messages.slice(1)).toEqual([
+      { type: 'warn', text: `the policy could not be applied: ${result.reason}` },
+      { type: 'info', text: 'run this on a broker node (without it, rejected messages are discarded):' },
+      { type: 'log', text: `  ${result.command}` },
+    ])
+    expect(JSON.stringify(memory.messages) + memory.stdout()).not.toContain('hunter2')
+  })
+
+  it('reports a refusal of the management API with the command to run', async () => {
+    const names = dlxNames(url)
+    const management = await fakeManagement(401)
+    const result = await setupDlx(
+      createMemoryContext().ctx,
+      { url },
+      { ...base, ...names, managementUrl: management.url },
+    )
+    expect(result).toMatchObject({ policy: 'manual', reason: 'management API answered 401 {"error":"not_authorised"}' })
+  })
+})
