@@ -62,7 +62,13 @@ describe('resurrect', () => {
       timestamp: 1_700_000_000,
       headers: { conversation_id: 'conv-r', custom: 'kept' },
     })
-    expect(Object.keys(copy?.properties.headers ?? {}).filter((key) => key.startsWith('x-'))).toEqual([])
+    // death headers kept (as eventail does): a service finds the original routing key in x-death
+    expect(Object.keys(copy?.properties.headers ?? {}).filter((key) => key.startsWith('x-'))).toEqual([
+      'x-death',
+      'x-first-death-exchange',
+      'x-first-death-queue',
+      'x-first-death-reason',
+    ])
   })
 
   it('leaves messages not selected by --filter in the DLQ, in order, and never holds the run up', async () => {
@@ -124,7 +130,7 @@ describe('resurrect', () => {
     })
     await waitFor(async () => (await count(bus, rig.dlq)) === 1, 5_000, 'the message dead again')
     const [again] = await drain(bus, rig.dlq)
-    expect(again?.properties.headers?.['x-death']).toMatchObject([{ reason: 'expired', queue: rig.queue, count: 1 }])
+    expect(again?.properties.headers?.['x-death']).toMatchObject([{ reason: 'expired', queue: rig.queue, count: 2 }])
     // The fingerprint that stops the run ignores the death headers that differ between the two.
     if (!original || !again) throw new Error('missing messages')
     expect(again.fields.routingKey).toBe(rig.queue) // replayed through the default exchange

@@ -38,4 +38,5 @@ export {
   isRefusal,
   openEnvelope,
   resultProperties,
+  routingKeyOf,
 } from './wire.js'

@@ -29,6 +29,7 @@ import {
   openEnvelope,
   type ResultStatus,
   resultProperties,
+  routingKeyOf,
 } from './wire.js'
 
 /** Payload types by routing key, per kind; declare them to type-check handlers and publishes. */
@@ -649,7 +650,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   }
 
   async #handle(delivery: Delivery, origin: Origin): Promise<void> {
-    const rk = delivery.routingKey
+    const rk = routingKeyOf(delivery)
     const envelope = openEnvelope(delivery, origin)
     if (isRefusal(envelope)) {
       this.log('EMERGENCY', envelope.log, { full: envelope.detail, conversationId: envelope.conversationId })
@@ -667,7 +668,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       delivery.nack(false)
       return
     }
-    const ctx = new HandlingContext<M>(this.#internals, delivery, envelope)
+    const ctx = new HandlingContext<M>(this.#internals, delivery, envelope, rk)
     let outcome: unknown
     let failure: unknown
     const loose = this.#loosePublishes.size > 0 ? [...this.#loosePublishes] : []
@@ -713,7 +714,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
   /** Handler failure: ALERT, requeue once, then EMERGENCY and dead-letter. */
   #fail(delivery: Delivery, envelope: Envelope, error: unknown): void {
-    const rk = delivery.routingKey
+    const rk = routingKeyOf(delivery)
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
     const conversationId = envelope.conversationId
     this.log('ALERT', `Unhandled error while processing message ${rk}`, { full, conversationId })
@@ -894,9 +895,10 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     private readonly service: ServiceInternals,
     readonly delivery: Delivery,
     envelope: Envelope,
+    routingKey: string,
   ) {
     this.kind = envelope.kind
-    this.routingKey = delivery.routingKey
+    this.routingKey = routingKey
     this.exchange = delivery.exchange
     this.conversationId = envelope.conversationId
     this.correlationId = envelope.correlationId

@@ -80,7 +80,7 @@ export interface Refusal {
  * not the delivery exchange: eventail's B14). Never throws: every failure is a `Refusal`.
  */
 export function openEnvelope(delivery: Delivery, origin: 'events' | 'commands' | 'configurations'): Envelope | Refusal {
-  const rk = delivery.routingKey
+  const rk = routingKeyOf(delivery)
   const headers = { ...delivery.headers }
   const rawConversation = headers.conversation_id
   delete headers.conversation_id
@@ -133,6 +133,20 @@ export function openEnvelope(delivery: Delivery, origin: 'events' | 'commands' |
     }
   } else kind = origin === 'events' ? 'event' : 'configuration'
   return { kind, payload, conversationId, correlationId, replyTo, status, headers }
+}
+
+/**
+ * The routing key a message was published with. A dead letter replayed to its queue through the
+ * default exchange (`am-resurrect`) arrives with the queue's name as routing key: its original key
+ * is the first of its `x-death` entry's `routing-keys`.
+ */
+export function routingKeyOf(delivery: Delivery): string {
+  if (delivery.exchange !== '') return delivery.routingKey
+  const deaths = delivery.headers['x-death']
+  const first = Array.isArray(deaths) ? (deaths[0] as { 'routing-keys'?: unknown } | undefined) : undefined
+  const keys = first?.['routing-keys']
+  const key = Array.isArray(keys) ? keys[0] : undefined
+  return typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString('utf8') : delivery.routingKey
 }
 
 /** Type guard: a refusal rather than an envelope. */

@@ -347,6 +347,33 @@ describe('Service on a real broker', () => {
     expect(logs.levels()).not.toContain('EMERGENCY')
   })
 
+  it('handles a dead letter replayed to its queue through the default exchange under its original key', async () => {
+    const name = serviceName()
+    const event = uniqueName('Replayed')
+    const bus = await peer()
+    const seen: string[] = []
+    await run((o) => new TestService(name, { events: { [event]: (_p, ctx) => void seen.push(ctx.routingKey) } }, o))
+    // what am-resurrect sends: the queue's name as routing key, the death headers kept
+    await send(
+      bus,
+      '',
+      `${name}.events`,
+      { again: true },
+      {
+        ...eventProperties('c-replay'),
+        headers: {
+          conversation_id: 'c-replay',
+          'x-death': [
+            { count: 1, reason: 'rejected', queue: `${name}.events`, exchange: 'events', 'routing-keys': [event] },
+          ],
+          'x-first-death-queue': `${name}.events`,
+        },
+      },
+    )
+    await waitFor(() => seen.length === 1)
+    expect(seen).toEqual([event])
+  })
+
   it('lets a handler take over the acknowledgement', async () => {
     const name = serviceName()
     const event = uniqueName('Batch')

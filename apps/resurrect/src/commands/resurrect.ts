@@ -151,7 +151,7 @@ export function resolveSettings(
 /**
  * Replays dead letters to the queue each one died in: republished through the default exchange
  * with the dead queue's name as routing key (not re-broadcast on the original exchange), with its
- * original properties and headers minus the death headers, `mandatory` and with publisher
+ * original properties and headers (death headers kept, as eventail does), `mandatory` and with publisher
  * confirms; the dead letter is acked only once its copy is confirmed. Messages not replayed
  * (filtered out, without death information, unroutable, refused) stay in the DLQ at their place.
  */
@@ -358,10 +358,14 @@ export function deathOf(headers: Record<string, unknown>): {
   }
 }
 
-/** The properties of the replayed copy: the original ones, headers without the death headers. */
+/** The properties of the replayed copy: the original ones and headers (death headers included, not x-delivery-count). */
 export function replayOptions(message: GetMessage): PublishOptions {
   const properties = message.properties as MessageProperties & Record<string, unknown>
-  const options: Record<string, unknown> = { mandatory: true, headers: withoutDeathHeaders(properties.headers) }
+  // The death headers stay, as eventail's resurrect keeps them: they tell where the message died, and
+  // a service receiving the copy from the default exchange finds its original routing key in x-death.
+  const headers = { ...((properties.headers ?? {}) as Record<string, unknown>) }
+  delete headers['x-delivery-count']
+  const options: Record<string, unknown> = { mandatory: true, headers }
   for (const key of KEPT_PROPERTIES) if (properties[key] !== undefined) options[key] = properties[key]
   return options as PublishOptions
 }
