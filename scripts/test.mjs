@@ -7,7 +7,7 @@ import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
 const reports = []
-for (const group of ['packages', 'apps']) {
+for (const group of ['packages', 'apps', 'tests']) {
   const dir = join(root, group)
   if (!existsSync(dir)) continue
   for (const name of readdirSync(dir)) reports.push(join(dir, name, '.vitest', 'results.json'))
