@@ -1,9 +1,10 @@
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { closedPort, runBinary } from '@am/cli-kit/testing'
-import { uniqueName } from '@am/testkit'
+import { uniqueName, waitFor } from '@am/testkit'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { startResponder } from './responder.js'
 
@@ -83,14 +84,18 @@ describe('am-send-command (built binary)', () => {
 
   it('ends promptly on SIGINT while waiting', async () => {
     const responder = await startResponder(url, () => ({ silent: true }))
-    const started = Date.now()
-    const run = await runBinary(bin, [url, responder.command, await payload({})], {
-      onSpawn: (child) => {
-        child.stdout?.once('data', () => undefined)
-        setTimeout(() => child.kill('SIGINT'), 1_500)
+    let child: ChildProcess | undefined
+    const pending = runBinary(bin, [url, responder.command, await payload({})], {
+      onSpawn: (spawned) => {
+        child = spawned
       },
     })
-    expect(Date.now() - started).toBeLessThan(6_000)
+    // Once the command reached the responder, the tool waits for its result.
+    await waitFor(() => responder.received.length === 1, 10_000, 'the command')
+    const started = Date.now()
+    child?.kill('SIGINT')
+    const run = await pending
+    expect(Date.now() - started).toBeLessThan(2_000)
     expect(run.code).toBe(130)
     expect(run.stderr).toContain('interrupted by SIGINT')
   })
