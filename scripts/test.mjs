@@ -1,4 +1,5 @@
-// Runs every package's tests through turbo, then sums the per-package vitest JSON reports into
+// Runs every package's tests through turbo (3 at a time: the suites talk to one broker on a
+// 2-core machine, and timing-sensitive ones starve when all run at once), then sums the per-package vitest JSON reports into
 // one closing line, "N passed, N failed", which is what CI reads. Exits non-zero when turbo
 // failed, a test failed, or no test ran at all.
 import { spawnSync } from 'node:child_process'
@@ -16,11 +17,15 @@ for (const single of ['bench', 'examples']) reports.push(join(root, single, '.vi
 for (const report of reports) rmSync(report, { force: true })
 
 const extra = process.argv.slice(2)
-const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', '--output-logs=new-only', ...extra], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },
-})
+const turbo = spawnSync(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=3', '--output-logs=new-only', ...extra],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },
+  },
+)
 
 let passed = 0
 let failed = 0

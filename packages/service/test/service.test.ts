@@ -409,6 +409,12 @@ describe('Service on a real broker', () => {
     let running = 0
     let peak = 0
     let done = 0
+    let open: () => void = () => {}
+    // Handlers hold until five run at once (or 3 s pass), so the peak does not depend on timing.
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+      setTimeout(resolve, 3_000)
+    })
     await run(
       (o) =>
         new TestService(
@@ -418,7 +424,8 @@ describe('Service on a real broker', () => {
               [event]: async () => {
                 running += 1
                 peak = Math.max(peak, running)
-                await new Promise((r) => setTimeout(r, 100))
+                if (running === 5) open()
+                await gate
                 running -= 1
                 done += 1
                 return undefined
@@ -428,8 +435,8 @@ describe('Service on a real broker', () => {
           { ...o, prefetch: 5 },
         ),
     )
-    for (let i = 0; i < 15; i++) await send(bus, 'events', event, i, eventProperties('c'))
-    await waitFor(() => done === 15, 10_000)
+    await Promise.all(Array.from({ length: 15 }, (_, i) => send(bus, 'events', event, i, eventProperties('c'))))
+    await waitFor(() => done === 15, 20_000)
     expect(peak).toBe(5)
   })
 
