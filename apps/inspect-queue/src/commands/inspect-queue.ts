@@ -1,13 +1,16 @@
-import { stat } from 'node:fs/promises'
 import { inspect } from 'node:util'
 import type { Supervisor } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
+  checkSaveDirectory,
   connectBus,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  extensionFor,
   ndjsonContext,
   parseNumberOption,
+  safeNamePart,
+  saveUnique,
   splitUrl,
   writeNdjson,
 } from '@am/cli-kit'
@@ -16,7 +19,6 @@ import { isAmError } from '@am/errors'
 import type { GetMessage, MessageProperties } from 'amqplib'
 import { readableHeaders } from '../headers.js'
 import { createProgress } from '../progress.js'
-import { extensionFor, safeNamePart, saveUnique } from '../save.js'
 
 /** Options as cac hands them. */
 export interface InspectQueueOptions {
@@ -114,7 +116,7 @@ export async function inspectQueue(
 
 /** `inspectQueue` with checked settings. */
 export async function runInspectQueue(ctx: CliContext, settings: InspectQueueSettings): Promise<InspectQueueResult> {
-  if (settings.save) await checkDirectory(settings.dir)
+  if (settings.save) await checkSaveDirectory(settings.dir)
   const bus = await connectBus(ctx, settings.url, {
     tool: 'inspect-queue',
     connectTimeoutMs: settings.connectTimeoutMs,
@@ -267,11 +269,6 @@ function deaths(headers: Record<string, unknown>): string[] {
     const time = entry.time instanceof Date ? ` last at ${entry.time.toISOString()}` : ''
     return `Died: ${String(entry.reason)} in queue ${String(entry.queue)} (exchange ${JSON.stringify(entry.exchange)}, routing keys ${keys}) ${String(entry.count)} time(s)${time}`
   })
-}
-
-async function checkDirectory(dir: string): Promise<void> {
-  const info = await stat(dir).catch(() => undefined)
-  if (!info?.isDirectory()) throw new CliError('CLI_USAGE', `--dir ${dir} is not a directory: create it first`)
 }
 
 function hex(body: Uint8Array | undefined): string {

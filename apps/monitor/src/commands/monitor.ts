@@ -1,14 +1,17 @@
-import { stat } from 'node:fs/promises'
 import { inspect } from 'node:util'
 import { type Delivery, eventailTopology, type Supervisor } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
+  checkSaveDirectory,
   connectBus,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  extensionFor,
   listOption,
   ndjsonContext,
   parseNumberOption,
+  safeNamePart,
+  saveUnique,
   splitUrl,
   toJsonSafe,
   writeNdjson,
@@ -17,7 +20,6 @@ import { decode } from '@am/codec'
 import { isRefusal, openEnvelope } from '@am/service'
 import { type FieldFilter, matchesFilters, parseFieldFilter } from '../filter.js'
 import { readableHeaders } from '../headers.js'
-import { extensionFor, safeNamePart, saveUnique } from '../save.js'
 
 /** Options as cac hands them (repeatable options may be a string or a list). */
 export interface MonitorOptions {
@@ -154,7 +156,7 @@ export async function monitor(
 
 /** `monitor` with checked settings. */
 export async function runMonitor(ctx: CliContext, settings: MonitorSettings): Promise<MonitorResult> {
-  if (settings.save) await checkDirectory(settings.dir)
+  if (settings.save) await checkSaveDirectory(settings.dir)
   const topology = eventailTopology({
     service: 'debug_monitor',
     events: settings.events,
@@ -359,11 +361,6 @@ function print(ctx: CliContext, message: MonitoredMessage, settings: MonitorSett
   else lines.push('Payload:', inspect(message.payload, { depth: null, colors: ctx.isTTY, breakLength: 100 }))
   lines.push('---------', '')
   ctx.logger.log(lines.join('\n'))
-}
-
-async function checkDirectory(dir: string): Promise<void> {
-  const info = await stat(dir).catch(() => undefined)
-  if (!info?.isDirectory()) throw new CliError('CLI_USAGE', `--dir ${dir} is not a directory: create it first`)
 }
 
 function describeFilter({ field, value }: FieldFilter): string {

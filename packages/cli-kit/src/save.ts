@@ -1,6 +1,7 @@
-import { writeFile } from 'node:fs/promises'
+import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CBOR, parseContentType } from '@am/codec'
+import { CliError } from './errors.js'
 
 const UNSAFE = /[^\p{L}\p{N}_.@+=,-]/gu
 const MAX_PART_BYTES = 96
@@ -43,4 +44,13 @@ export async function saveUnique(dir: string, stem: string, ext: string, data: U
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
   }
+}
+
+/**
+ * Checks the `--dir` of a tool that saves files, before it connects.
+ * @throws {CliError} `CLI_USAGE` when `dir` is not an existing directory.
+ */
+export async function checkSaveDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined)
+  if (!info?.isDirectory()) throw new CliError('CLI_USAGE', `--dir ${dir} is not a directory: create it first`)
 }

@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { extensionFor, safeNamePart, saveUnique } from '../src/save.js'
+import { checkSaveDirectory, extensionFor, safeNamePart, saveUnique } from '../src/index.js'
 
 describe('safeNamePart', () => {
   it.each([
@@ -39,7 +39,7 @@ describe('extensionFor', () => {
 
 describe('saveUnique', () => {
   it('never overwrites: .2, .3 and so on', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'am-monitor-save-'))
+    const dir = await mkdtemp(join(tmpdir(), 'cli-kit-save-'))
     onTestFinished(() => rm(dir, { recursive: true, force: true }))
     const paths = []
     for (const n of [1, 2, 3, 4]) paths.push(await saveUnique(dir, 'Evt.conv', 'cbor', Buffer.from([n])))
@@ -51,5 +51,27 @@ describe('saveUnique', () => {
     ])
     expect((await readdir(dir)).sort()).toHaveLength(4)
     expect([...(await readFile(join(dir, 'Evt.conv.3.cbor')))]).toEqual([3])
+  })
+})
+
+describe('checkSaveDirectory', () => {
+  it('accepts an existing directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-kit-save-'))
+    onTestFinished(() => rm(dir, { recursive: true, force: true }))
+    await expect(checkSaveDirectory(dir)).resolves.toBeUndefined()
+  })
+
+  it('is a usage error for a file or a missing path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-kit-save-'))
+    onTestFinished(() => rm(dir, { recursive: true, force: true }))
+    const file = join(dir, 'f')
+    await writeFile(file, '')
+    for (const path of [file, join(dir, 'missing')]) {
+      await expect(checkSaveDirectory(path)).rejects.toMatchObject({
+        code: 'CLI_USAGE',
+        exitCode: 64,
+        message: `--dir ${path} is not a directory: create it first`,
+      })
+    }
   })
 })
