@@ -1,0 +1,123 @@
+// The "bus under test": what the conformance suite needs from a bus, implemented twice — by the
+// in-memory broker and by a real RabbitMQ (bus-core's `createSupervisor`). The suite only speaks
+// `SupervisorLike` and these helpers, so the same assertions run on both.
+import { createSupervisor, type SupervisorLike, type Topology } from '@am/bus-core'
+import { closeConnections, rabbitmqctl, uniqueName } from '@am/testkit'
+import { type Channel, connect } from 'amqplib'
+import { onTestFinished } from 'vitest'
+import { createMemoryBroker, type MemoryBroker } from '../../src/index.js'
+
+export interface BusUnderTest {
+  readonly kind: 'memory' | 'rabbitmq'
+  /** A supervisor (one connection) declaring `topology`; closed after the test. */
+  connect(options?: { topology?: Topology; name?: string }): SupervisorLike
+  /** A name unique to this run. */
+  unique(prefix: string): string
+  /** A dead-letter policy on the queues matching `pattern`, removed after the test. */
+  setDeadLetterPolicy(pattern: string, exchange: string): Promise<void>
+  /** Drops the connections whose name contains `name`, as a network failure would. */
+  dropConnection(name: string): Promise<void>
+  /** Whether a queue exists. */
+  queueExists(name: string): Promise<boolean>
+  /** Ready messages of a queue. */
+  messageCount(name: string): Promise<number>
+  /** Deletes a named queue after the test. */
+  deleteAfter(queue: string): void
+  /** Deletes an exchange after the test. */
+  deleteExchangeAfter(exchange: string): void
+}
+
+export type BusFactory = () => BusUnderTest
+
+/** The in-memory broker: one per test. */
+export function memoryBus(): BusUnderTest {
+  const broker: MemoryBroker = createMemoryBroker()
+  onTestFinished(() => broker.close())
+  return {
+    kind: 'memory',
+    connect: ({ topology, name } = {}) =>
+      broker.supervisorFactory()({
+        urls: broker.url,
+        connectionName: name ?? uniqueName('conformance'),
+        ...(topology ? { topology } : {}),
+      }),
+    unique: uniqueName,
+    setDeadLetterPolicy: async (pattern, exchange) => {
+      const name = uniqueName('dlx-policy')
+      broker.setPolicy({ name, pattern, deadLetterExchange: exchange })
+      onTestFinished(() => broker.clearPolicy(name))
+    },
+    dropConnection: async (name) => {
+      broker.dropConnections({ name })
+    },
+    queueExists: async (name) => broker.queue(name) !== undefined,
+    messageCount: async (name) => broker.queue(name)?.messages.length ?? 0,
+    deleteAfter: (queue) => onTestFinished(() => broker.deleteQueue(queue)),
+    deleteExchangeAfter: (exchange) => onTestFinished(() => broker.deleteExchange(exchange)),
+  }
+}
+
+/** A real RabbitMQ (the broker of `@am/testkit`'s global setup), through bus-core. */
+export function rabbitBus(url: string): BusUnderTest {
+  const vhost = decodeURIComponent(new URL(url).pathname.slice(1)) || '/'
+  const check = async (name: string): Promise<{ messageCount: number } | undefined> => {
+    const connection = await connect(url)
+    try {
+      const channel = await connection.createChannel()
+      channel.on('error', () => undefined)
+      // An exclusive queue of another connection exists, but is locked (405).
+      return await channel
+        .checkQueue(name)
+        .catch((error: { code?: number }) => (error.code === 405 ? { messageCount: 0 } : undefined))
+    } finally {
+      await connection.close().catch(() => undefined)
+    }
+  }
+  const admin = async (work: (channel: Channel) => Promise<unknown>): Promise<void> => {
+    const connection = await connect(url)
+    try {
+      await work(await connection.createChannel())
+    } finally {
+      await connection.close().catch(() => undefined)
+    }
+  }
+  return {
+    kind: 'rabbitmq',
+    connect: ({ topology, name } = {}) => {
+      const bus = createSupervisor({
+        urls: url,
+        connectionName: name ?? uniqueName('conformance'),
+        closeTimeoutMs: 2_000,
+        ...(topology ? { topology } : {}),
+      })
+      onTestFinished(() => bus.close())
+      return bus
+    },
+    unique: uniqueName,
+    setDeadLetterPolicy: async (pattern, exchange) => {
+      const name = uniqueName('dlx-policy')
+      await rabbitmqctl(
+        'set_policy',
+        '-p',
+        vhost,
+        name,
+        pattern,
+        JSON.stringify({ 'dead-letter-exchange': exchange }),
+        '--apply-to',
+        'queues',
+      )
+      onTestFinished(async () => {
+        await rabbitmqctl('clear_policy', '-p', vhost, name).catch(() => undefined)
+      })
+      // policies apply asynchronously
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    },
+    dropConnection: async (name) => {
+      await closeConnections(name)
+    },
+    queueExists: async (name) => (await check(name)) !== undefined,
+    messageCount: async (name) => (await check(name))?.messageCount ?? 0,
+    deleteAfter: (queue) => onTestFinished(() => admin((channel) => channel.deleteQueue(queue))),
+    deleteExchangeAfter: (exchange) => onTestFinished(() => admin((channel) => channel.deleteExchange(exchange))),
+  }
+}

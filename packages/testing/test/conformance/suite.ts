@@ -1,0 +1,828 @@
+// The bus behaviour services rely on, written once against a "bus under test" and run on the
+// in-memory broker and on RabbitMQ with the same assertions (memory.test.ts, rabbitmq.test.ts).
+// A behaviour that differs is a bug in the in-memory broker.
+import {
+  type ConsumeOptions,
+  type Delivery,
+  defineTopology,
+  type ExchangeSpec,
+  PublishError,
+  type ReturnedMessage,
+  type SupervisorLike,
+  TopologyError,
+} from '@am/bus-core'
+import { isAmError } from '@am/errors'
+import { waitFor } from '@am/testkit'
+import { describe, expect, it } from 'vitest'
+import type { BusFactory, BusUnderTest } from './bus.js'
+
+/** Deliveries received by one consumer, acked or not as the test decides. */
+interface Inbox {
+  deliveries: Delivery[]
+  bodies(): string[]
+  nth(n: number): Promise<Delivery>
+}
+
+async function inbox(
+  bus: SupervisorLike,
+  queue: string,
+  options: ConsumeOptions & { autoAck?: boolean } = {},
+): Promise<Inbox> {
+  const { autoAck = false, ...consumeOptions } = options
+  const deliveries: Delivery[] = []
+  await bus.consume(
+    queue,
+    (delivery) => {
+      deliveries.push(delivery)
+      if (autoAck) delivery.ack()
+    },
+    consumeOptions,
+  )
+  return {
+    deliveries,
+    bodies: () => deliveries.map((d) => d.body.toString()),
+    nth: async (n) => {
+      await waitFor(() => deliveries.length >= n, 10_000, `delivery #${n} on ${queue}`)
+      return deliveries[n - 1] as Delivery
+    },
+  }
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** An exchange that goes away with its last binding (the exclusive test queues take it along). */
+function exchange(name: string, type: ExchangeSpec['type'] = 'topic'): ExchangeSpec {
+  return { name, type, durable: false, autoDelete: true }
+}
+
+function events(bus: SupervisorLike): Array<[string, unknown]> {
+  const seen: Array<[string, unknown]> = []
+  for (const name of ['connected', 'disconnected', 'reconnecting', 'failed', 'closed'] as const) {
+    bus.on(name, (...args: unknown[]) => seen.push([name, args[0]]))
+  }
+  return seen
+}
+
+export function describeConformance(title: string, make: BusFactory): void {
+  describe(`bus conformance: ${title}`, () => {
+    describe('routing', () => {
+      it('routes topic keys: * is one word, # is zero or more, and a queue gets one copy per message', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const patterns = { a1: 'a.*', a2: 'a.#', all: '#', exact: 'a.b.c', mid: '*.b.#' }
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x)],
+            queues: Object.keys(patterns).map((key) => ({ key, name: '' })),
+            bindings: [
+              ...Object.entries(patterns).map(([queue, routingKey]) => ({ queue, exchange: x, routingKey })),
+              // several bindings matching the same message: still one copy
+              { queue: 'all', exchange: x, routingKey: 'a.#' },
+              { queue: 'all', exchange: x, routingKey: '*.b' },
+            ],
+          }),
+        })
+        await bus.ready()
+        const boxes = Object.fromEntries(
+          await Promise.all(Object.keys(patterns).map(async (key) => [key, await inbox(bus, key, { noAck: true })])),
+        ) as Record<keyof typeof patterns, Inbox>
+        for (const key of ['a', 'a.b', 'a.b.c', 'x.b', 'b']) await bus.publish(x, key, Buffer.from(key))
+        await waitFor(() => boxes.all.deliveries.length === 5, 10_000, 'the # queue')
+        await pause(150)
+        expect(Object.fromEntries(Object.entries(boxes).map(([key, box]) => [key, box.bodies()]))).toEqual({
+          a1: ['a.b'],
+          a2: ['a', 'a.b', 'a.b.c'],
+          all: ['a', 'a.b', 'a.b.c', 'x.b', 'b'],
+          exact: ['a.b.c'],
+          mid: ['a.b', 'a.b.c', 'x.b'],
+        })
+      })
+
+      it('routes direct and fanout exchanges, and the default exchange by queue name', async () => {
+        const b = make()
+        const direct = b.unique('cdirect')
+        const fanout = b.unique('cfanout')
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(direct, 'direct'), exchange(fanout, 'fanout')],
+            queues: [
+              { key: 'd', name: '' },
+              { key: 'f', name: '' },
+            ],
+            bindings: [
+              { queue: 'd', exchange: direct, routingKey: 'k' },
+              { queue: 'f', exchange: fanout, routingKey: 'ignored' },
+            ],
+          }),
+        })
+        await bus.ready()
+        const d = await inbox(bus, 'd', { noAck: true })
+        const f = await inbox(bus, 'f', { noAck: true })
+        await bus.publish(direct, 'k.x', Buffer.from('direct-miss'))
+        await bus.publish(direct, 'k', Buffer.from('direct-hit'))
+        await bus.publish(fanout, 'anything', Buffer.from('fanout'))
+        await bus.publish('', bus.queueName('d') as string, Buffer.from('default'))
+        await waitFor(() => d.deliveries.length === 2 && f.deliveries.length === 1)
+        await pause(100)
+        expect({
+          d: d.deliveries.map((m) => [
+            m.body.toString(),
+            m.exchange,
+            m.routingKey === bus.queueName('d') ? 'queue name' : m.routingKey,
+          ]),
+          f: f.bodies(),
+        }).toEqual({
+          d: [
+            ['direct-hit', direct, 'k'],
+            ['default', '', 'queue name'],
+          ],
+          f: ['fanout'],
+        })
+      })
+    })
+
+    describe('consumers', () => {
+      it('shares a queue round-robin between its consumers', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x)],
+            queues: [{ key: 'q', name: '' }],
+            bindings: [{ queue: 'q', exchange: x, routingKey: 'rr' }],
+          }),
+        })
+        await bus.ready()
+        const order: string[] = []
+        const one = await inbox(bus, 'q', { prefetch: 10 })
+        const two = await inbox(bus, 'q', { prefetch: 10 })
+        for (let i = 1; i <= 6; i++) await bus.publish(x, 'rr', Buffer.from(String(i)))
+        await waitFor(() => one.deliveries.length + two.deliveries.length === 6)
+        for (const d of [...one.deliveries, ...two.deliveries].sort((p, q) => Number(p.body) - Number(q.body))) {
+          order.push(one.deliveries.includes(d) ? 'one' : 'two')
+        }
+        expect({ one: one.deliveries.length, two: two.deliveries.length }).toEqual({ one: 3, two: 3 })
+        expect(order.every((who, i) => i === 0 || who !== order[i - 1])).toBe(true)
+      })
+
+      it('gives a consumer no more unacked deliveries than its prefetch, the next one after an ack', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x)],
+            queues: [{ key: 'q', name: '' }],
+            bindings: [{ queue: 'q', exchange: x, routingKey: 'p' }],
+          }),
+        })
+        await bus.ready()
+        const box = await inbox(bus, 'q', { prefetch: 2 })
+        for (let i = 1; i <= 5; i++) await bus.publish(x, 'p', Buffer.from(String(i)))
+        await box.nth(2)
+        await pause(150)
+        const held = box.bodies()
+        box.deliveries[0]?.ack()
+        await box.nth(3)
+        await pause(150)
+        expect({ held, afterOneAck: box.bodies(), stats: bus.stats().unsettled }).toEqual({
+          held: ['1', '2'],
+          afterOneAck: ['1', '2', '3'],
+          stats: 2,
+        })
+      })
+
+      it('redelivers a requeued message (redelivered set) before the messages behind it', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x)],
+            queues: [{ key: 'q', name: '' }],
+            bindings: [{ queue: 'q', exchange: x, routingKey: 'r' }],
+          }),
+        })
+        await bus.ready()
+        const box = await inbox(bus, 'q', { prefetch: 2 })
+        for (let i = 1; i <= 4; i++) await bus.publish(x, 'r', Buffer.from(String(i)))
+        await box.nth(2)
+        const [first, second] = box.deliveries as [Delivery, Delivery]
+        expect([first.nack(true), first.nack(true), first.ack()]).toEqual([true, false, false])
+        const again = await box.nth(3)
+        second.ack()
+        again.ack()
+        await box.nth(5)
+        for (const d of box.deliveries.slice(3)) d.ack()
+        expect(box.deliveries.map((d) => [d.body.toString(), d.redelivered])).toEqual([
+          ['1', false],
+          ['2', false],
+          ['1', true],
+          ['3', false],
+          ['4', false],
+        ])
+      })
+
+      it('discards a rejected message when its queue has no dead-letter exchange', async () => {
+        const b = make()
+        const queue = b.unique('cq')
+        b.deleteAfter(queue)
+        const bus = b.connect({
+          topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: false }] }),
+        })
+        await bus.ready()
+        const box = await inbox(bus, 'q')
+        await bus.publish('', queue, Buffer.from('doomed'))
+        ;(await box.nth(1)).nack(false)
+        await pause(150)
+        expect({ count: await b.messageCount(queue), deliveries: box.deliveries.length }).toEqual({
+          count: 0,
+          deliveries: 1,
+        })
+      })
+
+      it('removes an autoDelete queue with its last consumer', async () => {
+        const b = make()
+        const queue = b.unique('cauto')
+        const bus = b.connect({
+          topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: false, autoDelete: true }] }),
+        })
+        await bus.ready()
+        const consumer = await bus.consume('q', (d) => d.ack())
+        const before = await b.queueExists(queue)
+        await consumer.cancel()
+        await pause(150)
+        expect({ before, after: await b.queueExists(queue) }).toEqual({ before: true, after: false })
+      })
+    })
+
+    describe('dead-lettering', () => {
+      async function deadLetterSetup(b: BusUnderTest, how: 'argument' | 'policy') {
+        const x = b.unique('cx')
+        const dlx = b.unique('cdlx')
+        const queue = b.unique('cdl')
+        b.deleteAfter(queue)
+        if (how === 'policy') await b.setDeadLetterPolicy(`^${queue}$`, dlx)
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x), exchange(dlx)],
+            queues: [
+              {
+                key: 'src',
+                name: queue,
+                durable: false,
+                ...(how === 'argument' ? { arguments: { 'x-dead-letter-exchange': dlx } } : {}),
+              },
+              { key: 'dead', name: '' },
+            ],
+            bindings: [
+              { queue: 'src', exchange: x, routingKey: 'order.*' },
+              { queue: 'dead', exchange: dlx, routingKey: '#' },
+            ],
+          }),
+        })
+        await bus.ready()
+        return { bus, x, dlx, queue }
+      }
+
+      for (const how of ['argument', 'policy'] as const) {
+        it(`dead-letters a rejected message through the queue's ${how}, with x-death and the original properties`, async () => {
+          const b = make()
+          const { bus, x, dlx, queue } = await deadLetterSetup(b, how)
+          const src = await inbox(bus, 'src')
+          const dead = await inbox(bus, 'dead', { autoAck: true })
+          await bus.publish(x, 'order.placed', Buffer.from('body'), {
+            persistent: true,
+            contentType: 'application/cbor',
+            correlationId: 'corr',
+            replyTo: 'reply.key',
+            headers: { conversation_id: 'conv-1', zz: 1, aa: 'x' },
+          })
+          const before = Math.floor(Date.now() / 1000)
+          ;(await src.nth(1)).nack(false)
+          const letter = await dead.nth(1)
+          const death = (letter.headers['x-death'] as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+          const time = death.time as { '!': string; value: number }
+          expect({
+            exchange: letter.exchange,
+            routingKey: letter.routingKey,
+            redelivered: letter.redelivered,
+            body: letter.body.toString(),
+            properties: { ...letter.properties, headers: undefined },
+            headerKeys: Object.keys(letter.headers),
+            headers: { ...letter.headers, 'x-death': undefined },
+            death: { ...death, time: undefined },
+            time: time['!'] === 'timestamp' && Math.abs(time.value - before) <= 2,
+          }).toEqual({
+            exchange: dlx,
+            routingKey: 'order.placed',
+            redelivered: false,
+            body: 'body',
+            properties: {
+              contentType: 'application/cbor',
+              contentEncoding: undefined,
+              headers: undefined,
+              deliveryMode: 2,
+              priority: undefined,
+              correlationId: 'corr',
+              replyTo: 'reply.key',
+              expiration: undefined,
+              messageId: undefined,
+              timestamp: undefined,
+              type: undefined,
+              userId: undefined,
+              appId: undefined,
+              clusterId: undefined,
+            },
+            // RabbitMQ sorts the headers table when it dead-letters
+            headerKeys: [
+              'aa',
+              'conversation_id',
+              'x-death',
+              'x-first-death-exchange',
+              'x-first-death-queue',
+              'x-first-death-reason',
+              'zz',
+            ],
+            headers: {
+              aa: 'x',
+              conversation_id: 'conv-1',
+              zz: 1,
+              'x-death': undefined,
+              'x-first-death-exchange': x,
+              'x-first-death-queue': queue,
+              'x-first-death-reason': 'rejected',
+            },
+            death: {
+              count: 1,
+              reason: 'rejected',
+              queue,
+              time: undefined,
+              exchange: x,
+              'routing-keys': ['order.placed'],
+            },
+            time: true,
+          })
+        })
+      }
+
+      it('counts a second death in the same queue in the same x-death entry', async () => {
+        const b = make()
+        const { bus, x, queue } = await deadLetterSetup(b, 'argument')
+        const src = await inbox(bus, 'src')
+        const dead = await inbox(bus, 'dead', { autoAck: true })
+        await bus.publish(x, 'order.placed', Buffer.from('twice'), { headers: { conversation_id: 'c' } })
+        ;(await src.nth(1)).nack(false)
+        const first = await dead.nth(1)
+        // resurrected to the queue it died in (default exchange), and rejected again
+        await bus.publish('', queue, first.body, { headers: first.headers, persistent: true })
+        ;(await src.nth(2)).nack(false)
+        const second = await dead.nth(2)
+        const deaths = second.headers['x-death'] as Array<Record<string, unknown>>
+        expect({
+          routingKey: second.routingKey,
+          deaths: deaths.map((d) => ({ ...d, time: undefined })),
+          keys: Object.keys(deaths[0] as object),
+          first: [second.headers['x-first-death-exchange'], second.headers['x-first-death-queue']],
+        }).toEqual({
+          routingKey: queue,
+          deaths: [
+            { count: 2, exchange: x, queue, reason: 'rejected', 'routing-keys': ['order.placed'], time: undefined },
+          ],
+          keys: ['count', 'exchange', 'queue', 'reason', 'routing-keys', 'time'],
+          first: [x, queue],
+        })
+      })
+
+      it('dead-letters the oldest message of a full queue (x-max-length) with reason maxlen', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const dlx = b.unique('cdlx')
+        const queue = b.unique('cmax')
+        b.deleteAfter(queue)
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x), exchange(dlx)],
+            queues: [
+              {
+                key: 'src',
+                name: queue,
+                durable: false,
+                arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': dlx },
+              },
+              { key: 'dead', name: '' },
+            ],
+            bindings: [
+              { queue: 'src', exchange: x, routingKey: 'm' },
+              { queue: 'dead', exchange: dlx, routingKey: '#' },
+            ],
+          }),
+        })
+        await bus.ready()
+        const dead = await inbox(bus, 'dead', { autoAck: true })
+        for (const body of ['1', '2', '3']) await bus.publish(x, 'm', Buffer.from(body))
+        const letter = await dead.nth(1)
+        expect({
+          body: letter.body.toString(),
+          reason: letter.headers['x-first-death-reason'],
+          left: await b.messageCount(queue),
+        }).toEqual({ body: '1', reason: 'maxlen', left: 2 })
+      })
+    })
+
+    describe('publishing', () => {
+      it('resolves a publish on the broker confirm, and rejects a nacked one (reject-publish overflow) with PUBLISH_NACKED', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const queue = b.unique('cfull')
+        b.deleteAfter(queue)
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x)],
+            queues: [
+              {
+                key: 'q',
+                name: queue,
+                durable: false,
+                arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+              },
+            ],
+            bindings: [{ queue: 'q', exchange: x, routingKey: 'n' }],
+          }),
+        })
+        await bus.ready()
+        const first = await bus.publish(x, 'n', Buffer.from('fits')).then(() => 'confirmed')
+        const second = await bus.publish(x, 'n', Buffer.from('overflows')).catch((e: unknown) => e)
+        expect({
+          first,
+          code: (second as PublishError).code,
+          isPublishError: second instanceof PublishError,
+          unconfirmed: bus.stats().unconfirmed,
+          left: await b.messageCount(queue),
+        }).toEqual({ first: 'confirmed', code: 'PUBLISH_NACKED', isPublishError: true, unconfirmed: 0, left: 1 })
+      })
+
+      it('returns an unroutable mandatory publish (PUBLISH_RETURNED, NO_ROUTE) and drops a non-mandatory one', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const bus = b.connect({ topology: defineTopology({ exchanges: [{ name: x, type: 'topic', durable: false }] }) })
+        b.deleteExchangeAfter(x)
+        await bus.ready()
+        const returnedEvents: ReturnedMessage[] = []
+        bus.on('returned', (m) => returnedEvents.push(m))
+        const dropped = await bus.publish(x, 'nobody.home', Buffer.from('lost')).then(() => 'confirmed')
+        const error = (await bus
+          .publish(x, 'nobody.home', Buffer.from('back'), { mandatory: true, headers: { h: 1 }, persistent: true })
+          .catch((e: unknown) => e)) as PublishError
+        expect({
+          dropped,
+          code: error.code,
+          returned: error.returned && {
+            ...error.returned,
+            body: error.returned.body.toString(),
+            properties: {
+              headers: error.returned.properties.headers,
+              deliveryMode: error.returned.properties.deliveryMode,
+            },
+          },
+          events: returnedEvents.length,
+        }).toEqual({
+          dropped: 'confirmed',
+          code: 'PUBLISH_RETURNED',
+          returned: {
+            exchange: x,
+            routingKey: 'nobody.home',
+            replyCode: 312,
+            replyText: 'NO_ROUTE',
+            body: 'back',
+            properties: { headers: { h: 1 }, deliveryMode: 2 },
+          },
+          events: 1,
+        })
+      })
+
+      it('delivers every property as published: persistent flag, ids, and headers of every AMQP type', async () => {
+        const b = make()
+        const bus = b.connect({ topology: defineTopology({ queues: [{ key: 'q', name: '' }] }) })
+        await bus.ready()
+        const box = await inbox(bus, 'q', { noAck: true })
+        const queue = bus.queueName('q') as string
+        await bus.publish('', queue, Buffer.from('p'), {
+          persistent: true,
+          contentType: 'application/json',
+          contentEncoding: 'identity',
+          priority: 3,
+          correlationId: 'corr-1',
+          replyTo: 'svc.Reply',
+          expiration: 600000,
+          messageId: 'm-1',
+          timestamp: 1_700_000_000,
+          type: 'kind',
+          appId: 'app',
+          headers: {
+            s: 'text',
+            small: 1,
+            medium: 1000,
+            int: 100000,
+            big: 2 ** 40,
+            negative: -5,
+            float: 1.5,
+            yes: true,
+            nothing: null,
+            skipped: undefined,
+            list: [1, 'two', [3]],
+            table: { nested: { deeper: 'x' } },
+            bytes: Buffer.from('bin'),
+            when: { '!': 'timestamp', value: 1_700_000_000 },
+            explicit: { '!': 'long', value: 7 },
+          },
+        })
+        await bus.publish('', queue, Buffer.from('bare'))
+        await waitFor(() => box.deliveries.length === 2)
+        const [full, bare] = box.deliveries as [Delivery, Delivery]
+        expect({ full: full.properties, bare: bare.properties }).toEqual({
+          full: {
+            contentType: 'application/json',
+            contentEncoding: 'identity',
+            headers: {
+              s: 'text',
+              small: 1,
+              medium: 1000,
+              int: 100000,
+              big: 2 ** 40,
+              negative: -5,
+              float: 1.5,
+              yes: true,
+              nothing: null,
+              list: [1, 'two', [3]],
+              table: { nested: { deeper: 'x' } },
+              bytes: Buffer.from('bin'),
+              when: { '!': 'timestamp', value: 1_700_000_000 },
+              explicit: 7,
+            },
+            deliveryMode: 2,
+            priority: 3,
+            correlationId: 'corr-1',
+            replyTo: 'svc.Reply',
+            expiration: '600000',
+            messageId: 'm-1',
+            timestamp: 1_700_000_000,
+            type: 'kind',
+            userId: undefined,
+            appId: 'app',
+            clusterId: undefined,
+          },
+          bare: {
+            contentType: undefined,
+            contentEncoding: undefined,
+            headers: {},
+            deliveryMode: undefined,
+            priority: undefined,
+            correlationId: undefined,
+            replyTo: undefined,
+            expiration: undefined,
+            messageId: undefined,
+            timestamp: undefined,
+            type: undefined,
+            userId: undefined,
+            appId: undefined,
+            clusterId: undefined,
+          },
+        })
+        expect(Object.keys(full.headers)).toEqual([
+          's',
+          'small',
+          'medium',
+          'int',
+          'big',
+          'negative',
+          'float',
+          'yes',
+          'nothing',
+          'list',
+          'table',
+          'bytes',
+          'when',
+          'explicit',
+        ])
+      })
+
+      it('rejects a publish to a missing exchange with PUBLISH_CHANNEL_CLOSED and opens the connection again', async () => {
+        const b = make()
+        const bus = b.connect({ topology: defineTopology({ queues: [{ key: 'q', name: '' }] }) })
+        await bus.ready()
+        const seen = events(bus)
+        const error = (await bus
+          .publish(b.unique('nowhere'), 'k', Buffer.from('x'))
+          .catch((e: unknown) => e)) as PublishError
+        await waitFor(() => seen.some(([name]) => name === 'connected'), 10_000, 'the new connection')
+        expect({ code: error.code, kinds: seen.map(([name]) => name), generation: bus.generation }).toEqual({
+          code: 'PUBLISH_CHANNEL_CLOSED',
+          kinds: ['disconnected', 'reconnecting', 'connected'],
+          generation: 2,
+        })
+        // and it works again
+        await bus.publish('', bus.queueName('q') as string, Buffer.from('ok'))
+      })
+
+      it('waits in close() for the confirms of the publishes in flight', async () => {
+        const b = make()
+        const queue = b.unique('cclose')
+        b.deleteAfter(queue)
+        const bus = b.connect({ topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: false }] }) })
+        await bus.ready()
+        const results: string[] = []
+        const publishes = [1, 2, 3].map((n) =>
+          bus.publish('', queue, Buffer.from(String(n))).then(
+            () => results.push(`${n} confirmed`),
+            (e: Error) => results.push(`${n} ${e.message}`),
+          ),
+        )
+        await bus.close()
+        await Promise.all(publishes)
+        expect({ results, state: bus.state, count: await b.messageCount(queue) }).toEqual({
+          results: ['1 confirmed', '2 confirmed', '3 confirmed'],
+          state: 'closed',
+          count: 3,
+        })
+      })
+    })
+
+    describe('topology', () => {
+      it('names exclusive server-named queues amq.gen-…, locks them to their connection and deletes them with it', async () => {
+        const b = make()
+        const name = b.unique('cowner')
+        const owner = b.connect({ name, topology: defineTopology({ queues: [{ key: 'mine', name: '' }] }) })
+        await owner.ready()
+        const queue = owner.queueName('mine') as string
+        const other = b.connect()
+        await other.ready()
+        const locked = (await other.consume(queue, () => undefined).catch((e: unknown) => e)) as TopologyError
+        const existed = await b.queueExists(queue)
+        await owner.close()
+        await pause(100)
+        expect({
+          name: /^amq\.gen-[A-Za-z0-9_-]{22}$/.test(queue),
+          lockedCode: locked.code,
+          existed,
+          afterClose: await b.queueExists(queue),
+        }).toEqual({ name: true, lockedCode: 'TOPOLOGY_RESOURCE_LOCKED', existed: true, afterClose: false })
+      })
+
+      it('fails with TOPOLOGY_PRECONDITION_FAILED, naming the attribute, when an exchange exists with another type', async () => {
+        const b = make()
+        const x = b.unique('cclash')
+        const first = b.connect({
+          topology: defineTopology({ exchanges: [{ name: x, type: 'topic', durable: false }] }),
+        })
+        await first.ready()
+        b.deleteExchangeAfter(x)
+        const second = b.connect({
+          topology: defineTopology({ exchanges: [{ name: x, type: 'direct', durable: false }] }),
+        })
+        const seen = events(second)
+        const error = (await second.ready().catch((e: unknown) => e)) as TopologyError
+        expect({
+          isTopologyError: error instanceof TopologyError,
+          code: error.code,
+          conflict: error.conflict,
+          state: second.state,
+          events: seen.map(([name]) => name),
+          message: error.message.replace(x, '<x>'),
+        }).toEqual({
+          isTopologyError: true,
+          code: 'TOPOLOGY_PRECONDITION_FAILED',
+          conflict: { kind: 'exchange', name: x, attribute: 'type', declared: "'direct'", current: "'topic'" },
+          state: 'failed',
+          events: ['failed'],
+          message:
+            "exchange '<x>' exists with other attributes: its 'type' is 'topic' on the broker but we declare 'direct'. Delete or fix it on the broker (or change the declaration); retrying cannot help",
+        })
+      })
+
+      it('fails when a queue exists with other durability or arguments', async () => {
+        const b = make()
+        const queue = b.unique('cqclash')
+        b.deleteAfter(queue)
+        const first = b.connect({ topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: false }] }) })
+        await first.ready()
+        const durable = b.connect({ topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: true }] }) })
+        const quorum = b.connect({
+          topology: defineTopology({
+            queues: [{ key: 'q', name: queue, durable: false, arguments: { 'x-max-length': 5 } }],
+          }),
+        })
+        const errors = await Promise.all([durable.ready(), quorum.ready()].map((p) => p.catch((e: unknown) => e)))
+        expect(errors.map((e) => [(e as TopologyError).code, (e as TopologyError).conflict])).toEqual([
+          [
+            'TOPOLOGY_PRECONDITION_FAILED',
+            { kind: 'queue', name: queue, attribute: 'durable', declared: "'true'", current: "'false'" },
+          ],
+          [
+            'TOPOLOGY_PRECONDITION_FAILED',
+            {
+              kind: 'queue',
+              name: queue,
+              attribute: 'x-max-length',
+              declared: "the value '5' of type 'byte'",
+              current: 'none',
+            },
+          ],
+        ])
+      })
+
+      it('refuses to consume from a queue that does not exist (TOPOLOGY_NOT_FOUND)', async () => {
+        const b = make()
+        const bus = b.connect()
+        await bus.ready()
+        const error = await bus.consume(b.unique('missing'), () => undefined).catch((e: unknown) => e)
+        expect([isAmError(error, 'TOPOLOGY_NOT_FOUND'), (error as TopologyError).conflict?.kind]).toEqual([
+          true,
+          'queue',
+        ])
+      })
+    })
+
+    describe('connection loss', () => {
+      it('redelivers unacked messages, restores consumers on a new generation and ignores stale acks', async () => {
+        const b = make()
+        const name = b.unique('cdrop')
+        const x = b.unique('cx')
+        const queue = b.unique('cdropq')
+        b.deleteAfter(queue)
+        const bus = b.connect({
+          name,
+          topology: defineTopology({
+            exchanges: [exchange(x)],
+            queues: [
+              { key: 'shared', name: queue, durable: false },
+              { key: 'private', name: '' },
+            ],
+            bindings: [
+              { queue: 'shared', exchange: x, routingKey: 'k' },
+              { queue: 'private', exchange: x, routingKey: 'k' },
+            ],
+          }),
+        })
+        await bus.ready()
+        const privateBefore = bus.queueName('private')
+        const seen = events(bus)
+        const box = await inbox(bus, 'shared', { prefetch: 5 })
+        await bus.publish(x, 'k', Buffer.from('1'))
+        await bus.publish(x, 'k', Buffer.from('2'))
+        await box.nth(2)
+        box.deliveries[0]?.ack()
+        await pause(150)
+        const stale = box.deliveries[1] as Delivery
+        await b.dropConnection(name)
+        const redelivered = await box.nth(3)
+        await bus.publish(x, 'k', Buffer.from('3'))
+        const fresh = await box.nth(4)
+        expect({
+          kinds: seen.map(([kind]) => kind),
+          generations: [stale.generation, redelivered.generation, bus.generation],
+          staleAck: stale.ack(),
+          redelivered: [redelivered.body.toString(), redelivered.redelivered],
+          fresh: [fresh.body.toString(), fresh.redelivered],
+          renamed: bus.queueName('private') !== privateBefore && /^amq\.gen-/.test(bus.queueName('private') ?? ''),
+          oldPrivateGone: !(await b.queueExists(privateBefore as string)),
+          state: bus.state,
+        }).toEqual({
+          kinds: ['disconnected', 'reconnecting', 'connected'],
+          generations: [1, 2, 2],
+          staleAck: false,
+          redelivered: ['2', true],
+          fresh: ['3', false],
+          renamed: true,
+          oldPrivateGone: true,
+          state: 'connected',
+        })
+        redelivered.ack()
+        fresh.ack()
+        await pause(150)
+        expect(await b.messageCount(queue)).toBe(0)
+      })
+
+      it('keeps publishes made while disconnected and sends them once connected again', async () => {
+        const b = make()
+        const name = b.unique('cbuffer')
+        const queue = b.unique('cbufq')
+        b.deleteAfter(queue)
+        const bus = b.connect({
+          name,
+          topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: false }] }),
+        })
+        await bus.ready()
+        const disconnected = new Promise<void>((resolve) => bus.once('disconnected', () => resolve()))
+        await b.dropConnection(name)
+        await disconnected
+        const buffered = bus.publish('', queue, Buffer.from('later'))
+        const whileDown = bus.stats().buffered
+        await buffered
+        expect({ whileDown, count: await b.messageCount(queue), state: bus.state }).toEqual({
+          whileDown: 1,
+          count: 1,
+          state: 'connected',
+        })
+      })
+    })
+  })
+}
