@@ -33,6 +33,8 @@ export { withDeadline } from './wait.js'
 export { toJsonSafe, writeNdjson } from './ndjson.js'
 export type { Payload } from './payload.js'
 export { readPayload } from './payload.js'
+export type { Progress } from './progress.js'
+export { createProgress } from './progress.js'
 export { checkSaveDirectory, extensionFor, safeNamePart, saveUnique } from './save.js'
 
 // Tests

@@ -5,6 +5,7 @@ import {
   CliError,
   checkSaveDirectory,
   connectBus,
+  createProgress,
   DEFAULT_CONNECT_TIMEOUT_MS,
   extensionFor,
   ndjsonContext,
@@ -18,7 +19,6 @@ import { decode, JSON_CONTENT_TYPE } from '@am/codec'
 import { isAmError } from '@am/errors'
 import type { GetMessage, MessageProperties } from 'amqplib'
 import { readableHeaders } from '../headers.js'
-import { createProgress } from '../progress.js'
 
 /** Options as cac hands them. */
 export interface InspectQueueOptions {

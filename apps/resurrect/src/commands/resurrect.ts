@@ -4,6 +4,7 @@ import {
   type CliContext,
   CliError,
   connectBus,
+  createProgress,
   DEFAULT_CONNECT_TIMEOUT_MS,
   listOption,
   ndjsonContext,
@@ -16,7 +17,6 @@ import { isAmError } from '@am/errors'
 import { matchesTopic } from '@am/service'
 import type { Channel, GetMessage, MessageProperties } from 'amqplib'
 import { readableHeaders } from '../headers.js'
-import { createProgress } from '../progress.js'
 
 /** Options as cac hands them. */
 export interface ResurrectOptions {

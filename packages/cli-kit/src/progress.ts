@@ -1,4 +1,4 @@
-import type { CliContext } from '@am/cli-kit'
+import type { CliContext } from './context.js'
 
 /** A progress line on stderr; a no-op unless stderr is a terminal and stdout is not. */
 export interface Progress {
