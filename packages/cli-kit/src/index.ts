@@ -28,8 +28,9 @@ export { publishMandatory } from './publish.js'
 export type { DeadlineOptions } from './wait.js'
 export { withDeadline } from './wait.js'
 
-// Payloads, output and files
+// Payloads, headers, output and files
 
+export { readableHeaders } from './headers.js'
 export { toJsonSafe, writeNdjson } from './ndjson.js'
 export type { Payload } from './payload.js'
 export { readPayload } from './payload.js'

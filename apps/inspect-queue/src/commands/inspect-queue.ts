@@ -10,6 +10,7 @@ import {
   extensionFor,
   ndjsonContext,
   parseNumberOption,
+  readableHeaders,
   safeNamePart,
   saveUnique,
   splitUrl,
@@ -18,7 +19,6 @@ import {
 import { decode, JSON_CONTENT_TYPE } from '@am/codec'
 import { isAmError } from '@am/errors'
 import type { GetMessage, MessageProperties } from 'amqplib'
-import { readableHeaders } from '../headers.js'
 
 /** Options as cac hands them. */
 export interface InspectQueueOptions {

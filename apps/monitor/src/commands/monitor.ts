@@ -10,6 +10,7 @@ import {
   listOption,
   ndjsonContext,
   parseNumberOption,
+  readableHeaders,
   safeNamePart,
   saveUnique,
   splitUrl,
@@ -19,7 +20,6 @@ import {
 import { decode } from '@am/codec'
 import { isRefusal, openEnvelope } from '@am/service'
 import { type FieldFilter, matchesFilters, parseFieldFilter } from '../filter.js'
-import { readableHeaders } from '../headers.js'
 
 /** Options as cac hands them (repeatable options may be a string or a list). */
 export interface MonitorOptions {

@@ -9,6 +9,7 @@ import {
   listOption,
   ndjsonContext,
   parseNumberOption,
+  readableHeaders,
   splitUrl,
   toJsonSafe,
   writeNdjson,
@@ -16,7 +17,6 @@ import {
 import { isAmError } from '@am/errors'
 import { matchesTopic } from '@am/service'
 import type { Channel, GetMessage, MessageProperties } from 'amqplib'
-import { readableHeaders } from '../headers.js'
 
 /** Options as cac hands them. */
 export interface ResurrectOptions {
