@@ -407,6 +407,17 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
     return [...this.#queues.keys()]
   }
 
+  /** Where the copies of message `id` wait: ready or unacked, in a queue with consumers or not. @internal */
+  copies(id: number): Array<{ queue: string; unacked: boolean; consumed: boolean }> {
+    const out: Array<{ queue: string; unacked: boolean; consumed: boolean }> = []
+    for (const queue of this.#queues.values()) {
+      const consumed = queue.consumers.length > 0
+      for (const m of queue.ready) if (m.id === id) out.push({ queue: queue.name, unacked: false, consumed })
+      for (const o of queue.unacked) if (o.message.id === id) out.push({ queue: queue.name, unacked: true, consumed })
+    }
+    return out
+  }
+
   /** Whether an exchange exists. */
   hasExchange(name: string): boolean {
     return this.#exchanges.has(name)

@@ -10,9 +10,31 @@ export type {
   QueueSnapshot,
 } from './broker.js'
 export { createMemoryBroker, MemoryBroker } from './broker.js'
+// Fake time
+export { FakeClock } from './clock.js'
 // Errors
 export type { TestingErrorCode } from './errors.js'
 export { TestingError } from './errors.js'
+// The harness
+export type {
+  CapturedLog,
+  CapturedMessage,
+  CommandResult,
+  ConversationOutputs,
+  DeadLetter,
+  DeathRecord,
+  HarnessOptions,
+  Outcome,
+  PublishEventOptions,
+  PublishResult,
+  SendCommandOptions,
+  ServiceClass,
+  ServiceHarness,
+  ServiceOverrides,
+  StartableService,
+} from './harness.js'
+export { createHarness, Harness, startService } from './harness.js'
 export type { PublishProperties } from './properties.js'
+// The supervisor
 export { MemorySupervisor } from './supervisor.js'
 export type { MessageProperties } from './types.js'
