@@ -1,6 +1,9 @@
-import type { CliContext } from '@am/cli-kit'
+import type { CliContext, NormalizeArgvOptions } from '@am/cli-kit'
 import { type CAC, cac } from 'cac'
 import pkg from '../package.json' with { type: 'json' }
+
+/** How `normalizeArgv` prepares the argv: eventail's `nargs='+'` pattern lists after one flag. */
+export const ARGV: NormalizeArgvOptions = { variadic: ['events', 'commands', 'configurations', 'filter-fields'] }
 
 /** The am-monitor command table (cac): options, help with examples, version. */
 export function createCli(ctx: CliContext): CAC {

@@ -1,10 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { type CliContext, createMemoryContext } from '@am/cli-kit'
-import { prepareArgv } from '../src/argv.js'
+import { type CliContext, createMemoryContext, normalizeArgv } from '@am/cli-kit'
 import { resolveSettings } from '../src/commands/monitor.js'
-import { createCli } from '../src/program.js'
+import { ARGV, createCli } from '../src/program.js'
 
 /** The built binary, as installed users run it. */
 export const binary: string = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -13,7 +12,7 @@ export const binary: string = fileURLToPath(new URL('../dist/cli.js', import.met
 export function settingsOf(argv: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof resolveSettings> {
   const { ctx } = createMemoryContext({ env })
   const cli = createCli(ctx as CliContext)
-  const parsed = cli.parse(prepareArgv(['node', 'am-monitor', ...argv]), { run: false })
+  const parsed = cli.parse(normalizeArgv(['node', 'am-monitor', ...argv], ARGV), { run: false })
   return resolveSettings(parsed.args, parsed.options, env)
 }
 

@@ -1,9 +1,8 @@
-import { EXIT, runCli } from '@am/cli-kit'
-import { prepareArgv } from './argv.js'
-import { createCli } from './program.js'
+import { EXIT, normalizeArgv, runCli } from '@am/cli-kit'
+import { ARGV, createCli } from './program.js'
 
 await runCli(async (ctx) => {
   const cli = createCli(ctx)
-  cli.parse(prepareArgv(process.argv), { run: false })
+  cli.parse(normalizeArgv(process.argv, ARGV), { run: false })
   return ((await cli.runMatchedCommand()) as number | undefined) ?? EXIT.OK
 })

@@ -1,6 +1,13 @@
-import { type CliContext, EXIT, EXIT_INTERRUPTED } from '@am/cli-kit'
+import { type CliContext, EXIT, EXIT_INTERRUPTED, type NormalizeArgvOptions } from '@am/cli-kit'
 import { type CAC, cac } from 'cac'
 import pkg from '../package.json' with { type: 'json' }
+
+/**
+ * How `normalizeArgv` prepares the argv: `--filter A B` as in eventail (the list ends at the next
+ * option or at the broker URL, so `--filter A amqp://… dlq` works; without the URL, put the queue
+ * before `--filter`), and `--dry-run` safe from cac.
+ */
+export const ARGV: NormalizeArgvOptions = { variadic: ['filter'], booleans: ['dry-run'] }
 
 /** The am-resurrect command table (cac): options, help with examples, version. */
 export function createCli(ctx: CliContext): CAC {

@@ -2,13 +2,12 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { PublishOptions, Supervisor } from '@am/bus-core'
-import { type CliContext, createMemoryContext } from '@am/cli-kit'
+import { type CliContext, createMemoryContext, normalizeArgv } from '@am/cli-kit'
 import { uniqueName, waitFor } from '@am/testkit'
 import type { GetMessage } from 'amqplib'
 import { onTestFinished } from 'vitest'
-import { prepareArgv } from '../src/argv.js'
 import { resolveSettings } from '../src/commands/resurrect.js'
-import { createCli } from '../src/program.js'
+import { ARGV, createCli } from '../src/program.js'
 
 /** The built binary, as installed users run it. */
 export const binary: string = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -17,7 +16,7 @@ export const binary: string = fileURLToPath(new URL('../dist/cli.js', import.met
 export function settingsOf(argv: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof resolveSettings> {
   const { ctx } = createMemoryContext({ env })
   const cli = createCli(ctx as CliContext)
-  const parsed = cli.parse(prepareArgv(['node', 'am-resurrect', ...argv]), { run: false })
+  const parsed = cli.parse(normalizeArgv(['node', 'am-resurrect', ...argv], ARGV), { run: false })
   return resolveSettings(parsed.args, parsed.options, env)
 }
 

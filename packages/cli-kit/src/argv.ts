@@ -12,24 +12,84 @@ export function restoreDash(value: string): string {
   return value === DASH ? '-' : value
 }
 
+/** Options of `normalizeArgv`. */
+export interface NormalizeArgvOptions {
+  /**
+   * Options that take several values after one flag, as eventail's argparse `nargs='+'` does
+   * (`--filter A B`), kebab-case.
+   * @default []
+   */
+  variadic?: readonly string[]
+  /** Boolean options with a dash in their name (`dry-run`), kebab-case; see `normalizeArgv`. @default [] */
+  booleans?: readonly string[]
+}
+
 /**
- * Rewrites snake_case long options to kebab-case (`--batch_size 5` → `--batch-size 5`,
- * `--filter_fields=a=1` → `--filter-fields=a=1`), so that eventail's spellings and the kebab-case
- * ones reach cac as the same option. Arguments after `--` are left alone. A lone `-` (stdin) is
- * kept as a placeholder that `splitUrl` turns back into `-` (cac would drop it).
+ * The argv as cac should see it. Rewrites snake_case long options to kebab-case (`--batch_size 5`
+ * → `--batch-size 5`, `--filter_fields=a=1` → `--filter-fields=a=1`), so that eventail's spellings
+ * and the kebab-case ones reach cac as the same option. A lone `-` (stdin) is kept as a placeholder
+ * that `splitUrl` turns back into `-` (cac would drop it). Arguments after `--` are left alone.
+ *
+ * `variadic` options take every value after their flag (`--events A B` → `--events A --events B`,
+ * which cac collects into a list) up to the next option, `--` or a broker URL. `booleans` are
+ * passed under their camelCase name: cac 7.1 registers boolean flags that way while its parser
+ * sees the kebab-case spelling, so `--dry-run dlq` would take `dlq` as the flag's value.
+ * @example
+ * cli.parse(normalizeArgv(process.argv, { variadic: ['filter'], booleans: ['dry-run'] }), { run: false })
  */
-export function normalizeArgv(argv: readonly string[]): string[] {
+export function normalizeArgv(argv: readonly string[], options: NormalizeArgvOptions = {}): string[] {
   const out: string[] = []
-  let options = true
+  let isOption = true
   for (const arg of argv) {
-    if (arg === '--') options = false
-    if (options && arg.startsWith('--') && arg.length > 2) {
+    if (arg === '--') isOption = false
+    if (isOption && arg.startsWith('--') && arg.length > 2) {
       const eq = arg.indexOf('=')
       const name = eq === -1 ? arg : arg.slice(0, eq)
       out.push(name.replaceAll('_', '-') + (eq === -1 ? '' : arg.slice(eq)))
-    } else out.push(options && arg === '-' ? DASH : arg)
+    } else out.push(isOption && arg === '-' ? DASH : arg)
+  }
+  return protectBooleans(expandVariadic(out, options.variadic ?? []), options.booleans ?? [])
+}
+
+/** `--name A B` → `--name A --name B` for the given options, up to the next option, `--` or a URL. */
+function expandVariadic(argv: readonly string[], names: readonly string[]): string[] {
+  if (names.length === 0) return [...argv]
+  const flags = new Set(names.map((name) => `--${name}`))
+  const out: string[] = []
+  let current: string | undefined
+  let isOption = true
+  for (const arg of argv) {
+    if (!isOption) {
+      out.push(arg)
+      continue
+    }
+    if (arg === '--') {
+      isOption = false
+      current = undefined
+      out.push(arg)
+    } else if (arg.startsWith('-') && arg !== '-') {
+      current = flags.has(arg) ? arg : undefined
+      out.push(arg)
+    } else if (current !== undefined && !/^amqps?:\/\//i.test(arg)) {
+      // The first value follows its flag already; later ones get a copy of the flag.
+      if (out.at(-1) !== current) out.push(current)
+      out.push(arg)
+    } else {
+      current = undefined
+      out.push(arg)
+    }
   }
   return out
+}
+
+// TODO [cac@>7.1]: drop once cac's parser knows kebab-case boolean flags.
+function protectBooleans(argv: readonly string[], names: readonly string[]): string[] {
+  if (names.length === 0) return [...argv]
+  const rename = new Map(
+    names.map((name) => [`--${name}`, `--${name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())}`]),
+  )
+  const end = argv.indexOf('--')
+  return argv.map((arg, i) => ((end === -1 || i < end) && rename.get(arg)) || arg)
 }
 
 /** Options of `parseNumberOption`. */

@@ -13,7 +13,7 @@ export { createContext, ndjsonContext } from './context.js'
 
 // Arguments and help
 
-export type { NumberOptionRules } from './argv.js'
+export type { NormalizeArgvOptions, NumberOptionRules } from './argv.js'
 export { listOption, normalizeArgv, optionValues, parseNumberOption } from './argv.js'
 export type { HelpSection } from './help.js'
 export { singleCommandHelp } from './help.js'

@@ -25,6 +25,38 @@ describe('normalizeArgv', () => {
   })
 })
 
+describe('normalizeArgv with variadic options and booleans', () => {
+  const options = { variadic: ['events', 'filter-fields'], booleans: ['dry-run'] }
+  it.each([
+    [
+      ['--events', 'A', 'B.*', '--commands', 'C', 'D'],
+      ['--events', 'A', '--events', 'B.*', '--commands', 'C', 'D'],
+    ],
+    [
+      ['--events', 'A', 'B', 'amqp://h/', 'x'],
+      ['--events', 'A', '--events', 'B', 'amqp://h/', 'x'],
+    ],
+    [
+      ['--filter_fields', 'a=1', 'b=2'],
+      ['--filter-fields', 'a=1', '--filter-fields', 'b=2'],
+    ],
+    [
+      ['--events', 'A', '--', 'B'],
+      ['--events', 'A', '--', 'B'],
+    ],
+    [
+      ['--dry-run', 'dlq', '--', '--dry-run'],
+      ['--dryRun', 'dlq', '--', '--dry-run'],
+    ],
+    [
+      ['--events', 'A', '-', 'B'],
+      ['--events', 'A', '--events', '\u0000-', '--events', 'B'],
+    ],
+  ])('%j → %j', (argv, expected) => {
+    expect(normalizeArgv(argv, options)).toEqual(expected)
+  })
+})
+
 describe('parseNumberOption', () => {
   it.each([
     [5, 5],
