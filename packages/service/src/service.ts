@@ -18,6 +18,7 @@ import {
 import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/codec'
 import { RequestError, ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
+import { type HealthServer, startHealthServer } from './health.js'
 import { HandlerTable } from './routing.js'
 import {
   commandProperties,
@@ -233,6 +234,11 @@ export interface ServiceOptions {
   /** Passed to the supervisor (heartbeat, reconnect, tls, buffer…). */
   supervisor?: Omit<SupervisorOptions, 'urls' | 'topology' | 'logger'>
   /**
+   * Serve `/healthz` and `/readyz` on this port (0: any free port, see `healthPort`); also set by the
+   * environment variable `AM_HEALTH_PORT`. Off by default.
+   */
+  healthPort?: number
+  /**
    * Makes the supervisor: the transport seam, e.g. an in-memory bus for tests (`@am/testing`).
    * @default createSupervisor from @am/bus-core
    */
@@ -295,6 +301,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   readonly #stoppedPromise: Promise<void>
   #resolveStopped: () => void = noop
   #booted = false
+  #health: HealthServer | undefined
   /** What handling contexts may call; closures, so that nothing internal is an instance member a subclass could shadow. */
   readonly #internals: ServiceInternals = {
     sendEvent: (name, payload, conversationId, mandatory) => this.#sendEvent(name, payload, conversationId, mandatory),
@@ -344,6 +351,25 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   /** The supervisor, once started (for stats and events). */
   get supervisor(): SupervisorLike | undefined {
     return this.#bus
+  }
+
+  /**
+   * Liveness and readiness: alive while the process and its supervisor work (not stopped, not
+   * failed); ready when connected and consuming business messages.
+   */
+  health(): { alive: boolean; ready: boolean; state: ServiceState } {
+    const state = this.#currentState
+    const failed = this.#bus?.state === 'failed'
+    return {
+      alive: !failed && state !== 'stopped',
+      ready: state === 'ready' && (this.#bus?.isConnected ?? false),
+      state,
+    }
+  }
+
+  /** The port of the health endpoint, when it runs. */
+  get healthPort(): number | undefined {
+    return this.#health?.port
   }
 
   /** Sends JSON instead of CBOR from now on (eventail's `use_json()`); call before `start()`. */
@@ -535,6 +561,20 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       queueType: this.#options.queueType ?? 'classic',
     })
     this.#setState('starting')
+    const healthPort = this.#options.healthPort ?? portFromEnv(process.env.AM_HEALTH_PORT)
+    if (healthPort !== undefined) {
+      try {
+        this.#health = await startHealthServer(this, healthPort)
+      } catch (error) {
+        throw new ServiceError(
+          'SERVICE_INVALID',
+          `cannot serve /healthz on port ${healthPort}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        )
+      }
+    }
     if (this.#options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
     const bus = (this.#options.supervisorFactory ?? createSupervisor)({
       connectionName: defaultConnectionName(this.name),
@@ -632,6 +672,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#requests.clear()
       await bus.close()
     }
+    await this.#health?.close()
+    this.#health = undefined
     untrapSignals(this as unknown as Service<ServiceMessages>)
     this.#setState('stopped')
     this.#resolveStopped()
@@ -981,6 +1023,15 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     this.publishes.push(promise)
     return promise
   }
+}
+
+function portFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ServiceError('SERVICE_INVALID', `AM_HEALTH_PORT must be a port number, got '${value}'`)
+  }
+  return port
 }
 
 function deliveryCount(delivery: Delivery): number | undefined {
