@@ -519,6 +519,11 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
     return connection
   }
 
+  /** Whether work is scheduled (operations, deliveries, confirms, reconnections). @internal */
+  get busy(): boolean {
+    return this.#pending > 0
+  }
+
   /** Marks activity (for `idle`). @internal */
   touch(): void {
     this.#activity += 1

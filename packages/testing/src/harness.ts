@@ -556,7 +556,8 @@ export class Harness {
     const deadline = realNow() + timeoutMs
     for (;;) {
       const copies = this.broker.copies(id)
-      if (copies.every((c) => !c.consumed && !c.unacked)) {
+      // Decided only while nothing is scheduled: a reconnecting consumer is not "nobody".
+      if (!this.broker.busy && copies.every((c) => !c.consumed && !c.unacked)) {
         const fates = this.#fates.get(id) ?? []
         if (fates.includes('dead-lettered')) return 'dead-lettered'
         if (fates.includes('discarded')) return 'discarded'
