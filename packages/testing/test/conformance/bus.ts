@@ -2,6 +2,7 @@
 // in-memory broker and by a real RabbitMQ (bus-core's `createSupervisor`). The suite only speaks
 // `SupervisorLike` and these helpers, so the same assertions run on both.
 import { createSupervisor, type SupervisorLike, type Topology } from '@am/bus-core'
+import type { ServiceOptions } from '@am/service'
 import { closeConnections, rabbitmqctl, uniqueName } from '@am/testkit'
 import { type Channel, connect } from 'amqplib'
 import { onTestFinished } from 'vitest'
@@ -25,6 +26,8 @@ export interface BusUnderTest {
   deleteAfter(queue: string): void
   /** Deletes an exchange after the test. */
   deleteExchangeAfter(exchange: string): void
+  /** What puts a `Service` on this bus. */
+  serviceOptions(): Pick<ServiceOptions, 'urls' | 'supervisorFactory'>
 }
 
 export type BusFactory = () => BusUnderTest
@@ -54,6 +57,7 @@ export function memoryBus(): BusUnderTest {
     messageCount: async (name) => broker.queue(name)?.messages.length ?? 0,
     deleteAfter: (queue) => onTestFinished(() => broker.deleteQueue(queue)),
     deleteExchangeAfter: (exchange) => onTestFinished(() => broker.deleteExchange(exchange)),
+    serviceOptions: () => ({ urls: broker.url, supervisorFactory: broker.supervisorFactory() }),
   }
 }
 
@@ -119,5 +123,6 @@ export function rabbitBus(url: string): BusUnderTest {
     messageCount: async (name) => (await check(name))?.messageCount ?? 0,
     deleteAfter: (queue) => onTestFinished(() => admin((channel) => channel.deleteQueue(queue))),
     deleteExchangeAfter: (exchange) => onTestFinished(() => admin((channel) => channel.deleteExchange(exchange))),
+    serviceOptions: () => ({ urls: url }),
   }
 }

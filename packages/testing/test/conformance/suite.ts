@@ -11,9 +11,11 @@ import {
   type SupervisorLike,
   TopologyError,
 } from '@am/bus-core'
+import { decode, encode } from '@am/codec'
 import { isAmError } from '@am/errors'
+import { commandProperties, eventProperties, type Handlers, Service, type ServiceOptions } from '@am/service'
 import { waitFor } from '@am/testkit'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import type { BusFactory, BusUnderTest } from './bus.js'
 
 /** Deliveries received by one consumer, acked or not as the test decides. */
@@ -221,6 +223,29 @@ export function describeConformance(title: string, make: BusFactory): void {
         ])
       })
 
+      it('counts redeliveries in x-delivery-count on a quorum queue', async () => {
+        const b = make()
+        const queue = b.unique('cquorum')
+        b.deleteAfter(queue)
+        const bus = b.connect({
+          topology: defineTopology({
+            queues: [{ key: 'q', name: queue, durable: true, arguments: { 'x-queue-type': 'quorum' } }],
+          }),
+        })
+        await bus.ready()
+        const box = await inbox(bus, 'q', { prefetch: 1 })
+        await bus.publish('', queue, Buffer.from('again'))
+        ;(await box.nth(1)).nack(true)
+        ;(await box.nth(2)).nack(true)
+        const third = await box.nth(3)
+        third.ack()
+        expect(box.deliveries.map((d) => [d.redelivered, d.headers['x-delivery-count']])).toEqual([
+          [false, undefined],
+          [true, 1],
+          [true, 2],
+        ])
+      })
+
       it('discards a rejected message when its queue has no dead-letter exchange', async () => {
         const b = make()
         const queue = b.unique('cq')
@@ -390,6 +415,40 @@ export function describeConformance(title: string, make: BusFactory): void {
           keys: ['count', 'exchange', 'queue', 'reason', 'routing-keys', 'time'],
           first: [x, queue],
         })
+      })
+
+      it("dead-letters with the queue's x-dead-letter-routing-key instead of the original key", async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const dlx = b.unique('cdlx')
+        const queue = b.unique('cdlrk')
+        b.deleteAfter(queue)
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x), exchange(dlx)],
+            queues: [
+              {
+                key: 'src',
+                name: queue,
+                durable: false,
+                arguments: { 'x-dead-letter-exchange': dlx, 'x-dead-letter-routing-key': 'parked' },
+              },
+              { key: 'dead', name: '' },
+            ],
+            bindings: [
+              { queue: 'src', exchange: x, routingKey: 'm' },
+              { queue: 'dead', exchange: dlx, routingKey: 'parked' },
+            ],
+          }),
+        })
+        await bus.ready()
+        const src = await inbox(bus, 'src')
+        const dead = await inbox(bus, 'dead', { autoAck: true })
+        await bus.publish(x, 'm', Buffer.from('x'))
+        ;(await src.nth(1)).nack(false)
+        const letter = await dead.nth(1)
+        const death = (letter.headers['x-death'] as Array<Record<string, unknown>>)[0]
+        expect([letter.routingKey, death?.['routing-keys']]).toEqual(['parked', ['m']])
       })
 
       it('dead-letters the oldest message of a full queue (x-max-length) with reason maxlen', async () => {
@@ -822,6 +881,131 @@ export function describeConformance(title: string, make: BusFactory): void {
           count: 1,
           state: 'connected',
         })
+      })
+    })
+
+    describe('a service on this bus', () => {
+      /** A service with a command, an event handler that publishes, and one that always fails. */
+      class Probe extends Service {
+        readonly name: string
+        constructor(name: string, options: ServiceOptions) {
+          super(options)
+          this.name = name
+        }
+
+        protected handlers(): Handlers {
+          return {
+            commands: { [`${this.name}.Echo`]: (payload, ctx) => ctx.returnSuccess({ echo: payload }) },
+            events: {
+              Happened: (payload, ctx) => ctx.publishEvent(`${this.name}.Reacted`, payload),
+              Poison: () => {
+                throw new Error('always fails')
+              },
+            },
+          }
+        }
+      }
+
+      async function startProbe(b: BusUnderTest): Promise<{ probe: Probe; name: string }> {
+        const name = b.unique('probe')
+        b.deleteAfter(`${name}.events`)
+        b.deleteAfter(`${name}.commands`)
+        const probe = new Probe(name, { ...b.serviceOptions(), handleSignals: false, stopTimeoutMs: 2_000 })
+        onTestFinished(() => probe.stop())
+        await probe.start()
+        return { probe, name }
+      }
+
+      /** A peer with an exclusive queue bound on each (exchange, key). */
+      async function peerWith(b: BusUnderTest, spies: Record<string, [string, string]>) {
+        const keys = Object.keys(spies)
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [...new Set(Object.values(spies).map(([x]) => x))].map((name) => ({
+              name,
+              type: 'topic' as const,
+              ...(name === 'logs' ? { channel: 'log' as const } : {}),
+            })),
+            queues: keys.map((key) => ({ key, name: '' })),
+            bindings: keys.map((key) => ({
+              queue: key,
+              exchange: (spies[key] as [string, string])[0],
+              routingKey: (spies[key] as [string, string])[1],
+            })),
+          }),
+        })
+        await bus.ready()
+        const boxes: Record<string, Inbox> = {}
+        for (const key of keys) boxes[key] = await inbox(bus, key, { autoAck: true, prefetch: 50 })
+        return { bus, boxes }
+      }
+
+      it('answers a command with a result: status header first, conversation and correlation kept', async () => {
+        const b = make()
+        const { name } = await startProbe(b)
+        const replyKey = b.unique('probe.Reply')
+        const { bus, boxes } = await peerWith(b, { results: ['commands', replyKey] })
+        await bus.publish('commands', `${name}.Echo`, encode('hi', 'application/json'), {
+          ...commandProperties('conv-1', replyKey, 'corr-1', 'application/json'),
+          mandatory: true,
+        })
+        const result = await (boxes.results as Inbox).nth(1)
+        expect({
+          headers: Object.entries(result.headers),
+          correlationId: result.properties.correlationId,
+          payload: decode(result.body, result.properties.contentType as string),
+          deliveryMode: result.properties.deliveryMode,
+        }).toEqual({
+          headers: [
+            ['status', 'success'],
+            ['conversation_id', 'conv-1'],
+          ],
+          correlationId: 'corr-1',
+          payload: { echo: 'hi' },
+          deliveryMode: 2,
+        })
+      })
+
+      it('retries a failing handler once, then dead-letters the message: ALERT, ALERT, EMERGENCY', async () => {
+        const b = make()
+        const dlx = b.unique('cdlx')
+        const { name } = await startProbe(b)
+        const { bus, boxes } = await peerWith(b, { dead: [dlx, '#'], logs: ['logs', `${name}.*`] })
+        await b.setDeadLetterPolicy(`^${name}\\.(events|commands)$`, dlx)
+        b.deleteExchangeAfter(dlx)
+        await bus.publish('events', 'Poison', encode({ n: 1 }, 'application/cbor'), eventProperties('conv-p'))
+        const letter = await (boxes.dead as Inbox).nth(1)
+        await (boxes.logs as Inbox).nth(3)
+        const death = (letter.headers['x-death'] as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+        expect({
+          levels: (boxes.logs as Inbox).deliveries.map((d) => d.routingKey.slice(name.length + 1)),
+          death: [death.count, death.reason, death.queue, death.exchange],
+          conversation: letter.headers.conversation_id,
+        }).toEqual({
+          levels: ['ALERT', 'ALERT', 'EMERGENCY'],
+          death: [1, 'rejected', `${name}.events`, 'events'],
+          conversation: 'conv-p',
+        })
+      })
+
+      it('consumes again after its connection drops, and acks what it handles', async () => {
+        const b = make()
+        const { probe, name } = await startProbe(b)
+        const { bus, boxes } = await peerWith(b, { reacted: ['events', `${name}.Reacted`] })
+        await b.dropConnection(name)
+        await waitFor(
+          () => probe.state === 'ready' && (probe.supervisor?.generation ?? 0) >= 2,
+          15_000,
+          'the probe back',
+        )
+        await bus.publish('events', 'Happened', encode({ n: 2 }, 'application/cbor'), eventProperties('conv-d'))
+        const reacted = await (boxes.reacted as Inbox).nth(1)
+        await pause(150)
+        expect({
+          payload: decode(reacted.body, 'application/cbor'),
+          conversation: reacted.headers.conversation_id,
+          left: await b.messageCount(`${name}.events`),
+        }).toEqual({ payload: { n: 2 }, conversation: 'conv-d', left: 0 })
       })
     })
   })
