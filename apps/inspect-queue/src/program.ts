@@ -15,7 +15,7 @@ export function createCli(ctx: CliContext): CAC {
     )
     .option('--dir <path>', 'Where --save writes (default: the current directory)')
     .option('--ndjson', 'One JSON object per message on stdout, nothing else')
-    .option('--connect-timeout <ms>', 'Give up connecting after this many ms (default 5000)')
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .example('am-inspect-queue amqp://guest:guest@localhost:5672/ dead_letters')
     .example('am-inspect-queue amqp://localhost pong.events --count 10 --ndjson | jq .payload')
     .example('AMQP_URL=amqp://localhost am-inspect-queue dead_letters --save --dir /tmp/dlq')

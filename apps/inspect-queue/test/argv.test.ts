@@ -11,7 +11,7 @@ describe('am-inspect-queue argv → settings', () => {
     { argv: ['--count', '5', url, 'q'], expected: { count: 5 } },
     { argv: [url, 'q', '--count=0'], expected: { count: 0 } },
     { argv: [url, 'q', '--save', '--dir', '/tmp/x'], expected: { save: true, dir: '/tmp/x' } },
-    { argv: [url, 'q', '--ndjson', '--connect-timeout', '100'], expected: { ndjson: true, connectTimeoutMs: 100 } },
+    { argv: [url, 'q', '--ndjson', '--connect-timeout', '0.1'], expected: { ndjson: true, connectTimeoutMs: 100 } },
     { argv: [url, 'dead.letters'], expected: { queue: 'dead.letters' } },
   ])('$argv', ({ argv, expected }) => {
     expect(settingsOf(argv)).toEqual({ ...defaults, ...expected })

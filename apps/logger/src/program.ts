@@ -6,6 +6,7 @@ import {
   isBrokerUrl,
   optionValues,
   parseNumberOption,
+  parseSecondsOption,
   resolveUrl,
   singleCommandHelp,
 } from '@am/cli-kit'
@@ -30,9 +31,7 @@ export function createCli(ctx: CliContext, run: Runner = tailLogsAndExit): CAC {
     })
     .option('--level <level>', `Minimum severity to show: ${LEVEL_NAMES.join(', ')} or 0-7`)
     .option('--count <n>', 'Exit after showing this many logs')
-    .option('--connect-timeout <ms>', 'Wait at most this long for the broker', {
-      default: DEFAULT_CONNECT_TIMEOUT_MS,
-    })
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .option('--ndjson', 'One JSON object per log on stdout: { routingKey, log }')
     .example('  am-logger amqp://guest:guest@localhost/')
     .example("  am-logger amqp://localhost/ --filter '*.ERROR' --filter 'asr.#'")
@@ -81,7 +80,7 @@ export function toInput(
       filters: filters.length > 0 ? [...new Set(filters)] : ['#'],
       ...(level !== undefined ? { level } : {}),
       ...(count !== undefined ? { count } : {}),
-      connectTimeoutMs: parseNumberOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
       ndjson: options.ndjson === true,
     },
   }

@@ -30,7 +30,7 @@ describe('am-logger arguments', () => {
     [[URL, '--level', 'err'], {}, { ...defaults, level: 3 }],
     [[URL, '--level', '7'], {}, { ...defaults, level: 7 }],
     [[URL, '--count', '3', '--ndjson'], {}, { ...defaults, count: 3, ndjson: true }],
-    [[URL, '--connect_timeout', '100'], {}, { ...defaults, connectTimeoutMs: 100 }],
+    [[URL, '--connect_timeout', '0.1'], {}, { ...defaults, connectTimeoutMs: 100 }],
   ])('%j (env %j)', async (argv, env, options) => {
     expect(await parse(argv, env)).toEqual({ args: { url: URL }, options })
   })

@@ -31,7 +31,7 @@ export function createCli(ctx: CliContext): CAC {
     .option('--dir <path>', 'Where --save writes (default: the current directory)')
     .option('--count <n>', 'Stop after n messages shown')
     .option('--ndjson', 'One JSON object per message on stdout, nothing else')
-    .option('--connect-timeout <ms>', 'Give up connecting after this many ms (default 5000)')
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .example('am-monitor amqp://guest:guest@localhost:5672/ --events "#"')
     .example('AMQP_URL=amqp://localhost am-monitor --commands "voxo.*" "ping.EchoReturn" --ndjson')
     .example('am-monitor amqp://localhost --events ConversationStarted --filter_fields client_id=123 --save --json')

@@ -55,7 +55,7 @@ describe('am-monitor argv → settings', () => {
       argv: [url, '--events', '#', '--save', '--json', '--dir', '/tmp', '--count', '3', '--ndjson'],
       expected: { events: ['#'], save: true, json: true, dir: '/tmp', count: 3, ndjson: true },
     },
-    { argv: [url, '--events', '#', '--connect-timeout', '250'], expected: { events: ['#'], connectTimeoutMs: 250 } },
+    { argv: [url, '--events', '#', '--connect-timeout', '0.25'], expected: { events: ['#'], connectTimeoutMs: 250 } },
   ])('$argv', ({ argv, expected }) => {
     expect(settingsOf(argv)).toEqual({ ...defaults, ...expected })
   })

@@ -77,7 +77,7 @@ describe('am-monitor (built binary)', () => {
       '--events',
       '#',
       '--connect-timeout',
-      '500',
+      '0.5',
     ])
     expect(run.code).toBe(69)
     expect(run.stdout).toBe('')

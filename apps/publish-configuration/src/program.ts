@@ -3,7 +3,7 @@ import {
   CliError,
   DEFAULT_CONNECT_TIMEOUT_MS,
   EXIT,
-  parseNumberOption,
+  parseSecondsOption,
   singleCommandHelp,
   splitUrl,
 } from '@am/cli-kit'
@@ -28,9 +28,7 @@ export function createCli(ctx: CliContext, run: Runner = publishConfigurationAnd
     .command('[...args]', DESCRIPTION)
     .usage('[url] <name> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
     .option('--timeout <seconds>', "Wait at most this long for the broker's confirm", { default: 30 })
-    .option('--connect-timeout <ms>', 'Wait at most this long for the broker', {
-      default: DEFAULT_CONNECT_TIMEOUT_MS,
-    })
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .option('--ndjson', 'Print the outcome as one JSON object on stdout')
     .example('  am-publish-configuration amqp://guest:guest@localhost/ asr.Models models.json')
     .example('  AMQP_URL=amqp://localhost/ am-publish-configuration asr.Models models.cbor --ndjson')
@@ -61,8 +59,8 @@ export function toInput(
   return {
     args: { url, name, payloadFile },
     options: {
-      timeoutMs: (parseNumberOption('timeout', options.timeout, { integer: false }) ?? 30) * 1000,
-      connectTimeoutMs: parseNumberOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      timeoutMs: parseSecondsOption('timeout', options.timeout) ?? 30_000,
+      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
       ndjson: options.ndjson === true,
     },
   }

@@ -51,7 +51,7 @@ describe('am-publish-configuration (built binary)', () => {
       'Ev',
       payload,
       '--connect-timeout',
-      '300',
+      '0.3',
       '--ndjson',
     ])
     expect(run.code).toBe(69)

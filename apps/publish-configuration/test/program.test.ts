@@ -30,10 +30,16 @@ describe('am-publish-configuration arguments', () => {
       { ...defaults, ndjson: true },
     ],
     [
-      [URL, 'Cfg', 'p.json', '--timeout', '2', '--connect_timeout=100'],
+      [URL, 'Cfg', 'p.json', '--timeout', '2', '--connect_timeout=0.1'],
       {},
       { url: URL, name: 'Cfg', payloadFile: 'p.json' },
       { timeoutMs: 2000, connectTimeoutMs: 100, ndjson: false },
+    ],
+    [
+      [URL, 'Cfg', 'p.json', '--connect-timeout', '1.5'],
+      {},
+      { url: URL, name: 'Cfg', payloadFile: 'p.json' },
+      { ...defaults, connectTimeoutMs: 1500 },
     ],
   ])('%j (env %j)', async (argv, env, args, options) => {
     expect(await parse(argv, env)).toEqual({ args, options })
@@ -42,7 +48,7 @@ describe('am-publish-configuration arguments', () => {
   it.each([
     [['Cfg', 'p.json'], {}, /give the broker URL as first argument or set AMQP_URL/],
     [[URL, 'Cfg'], {}, /expected <name> <payload_file> after the broker URL, got 1 argument/],
-    [[URL, 'Cfg', 'p.json', '--connect-timeout', '1.5'], {}, /--connect-timeout must be an integer/],
+    [[URL, 'Cfg', 'p.json', '--connect-timeout', '0'], {}, /--connect-timeout must be a number of seconds > 0/],
     [[URL, 'Cfg', 'p.json', '--conversation-id', 'x'], {}, /Unknown option `--conversationId`/],
   ])('refuses %j', async (argv, env, message) => {
     await expect(parse(argv, env)).rejects.toThrow(message)

@@ -4,7 +4,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   EXIT,
   optionValues,
-  parseNumberOption,
+  parseSecondsOption,
   singleCommandHelp,
   splitUrl,
 } from '@am/cli-kit'
@@ -26,9 +26,7 @@ export function createCli(ctx: CliContext, run: Runner = publishEventAndExit): C
     .usage('[url] <event> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
     .option('--conversation-id <id>', 'Conversation id of the event (default: debug-<uuid>)')
     .option('--timeout <seconds>', "Wait at most this long for the broker's confirm", { default: 30 })
-    .option('--connect-timeout <ms>', 'Wait at most this long for the broker', {
-      default: DEFAULT_CONNECT_TIMEOUT_MS,
-    })
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .option('--ndjson', 'Print the outcome as one JSON object on stdout')
     .example('  am-publish-event amqp://guest:guest@localhost/ ConversationStarted payload.json')
     .example('  AMQP_URL=amqp://localhost/ am-publish-event ConversationStarted payload.cbor --ndjson')
@@ -62,8 +60,8 @@ export function toInput(
     args: { url, event, payloadFile },
     options: {
       ...(conversationId !== undefined ? { conversationId } : {}),
-      timeoutMs: (parseNumberOption('timeout', options.timeout, { integer: false }) ?? 30) * 1000,
-      connectTimeoutMs: parseNumberOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      timeoutMs: parseSecondsOption('timeout', options.timeout) ?? 30_000,
+      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
       ndjson: options.ndjson === true,
     },
   }

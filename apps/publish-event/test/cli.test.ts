@@ -53,7 +53,7 @@ describe('am-publish-event (built binary)', () => {
       'Ev',
       payload,
       '--connect-timeout',
-      '300',
+      '0.3',
       '--ndjson',
     ])
     expect(run.code).toBe(69)

@@ -25,7 +25,7 @@ describe('am-publish-event arguments', () => {
     [['Ev', 'p.cbor'], { AMQP_URL: URL }, { url: URL, event: 'Ev', payloadFile: 'p.cbor' }, defaults],
     [[URL, 'Ev', '-', '--ndjson'], {}, { url: URL, event: 'Ev', payloadFile: '-' }, { ...defaults, ndjson: true }],
     [
-      [URL, 'Ev', 'p.json', '--conversation-id', 'c-1', '--timeout', '1.5', '--connect-timeout', '200'],
+      [URL, 'Ev', 'p.json', '--conversation-id', 'c-1', '--timeout', '1.5', '--connect-timeout', '0.2'],
       {},
       { url: URL, event: 'Ev', payloadFile: 'p.json' },
       { conversationId: 'c-1', timeoutMs: 1500, connectTimeoutMs: 200, ndjson: false },
@@ -37,7 +37,7 @@ describe('am-publish-event arguments', () => {
       { ...defaults, conversationId: '007' },
     ],
     [
-      [URL, 'Ev', 'p.json', '--conversation_id=c-2', '--connect_timeout', '300'],
+      [URL, 'Ev', 'p.json', '--conversation_id=c-2', '--connect_timeout', '0.3'],
       {},
       { url: URL, event: 'Ev', payloadFile: 'p.json' },
       { ...defaults, conversationId: 'c-2', connectTimeoutMs: 300 },

@@ -27,7 +27,7 @@ export function createCli(ctx: CliContext): CAC {
       'Republish to the original exchange and routing key instead of the dead queue: every queue bound to them gets a copy (eventail did so), but consumers see the original routing key',
     )
     .option('--ndjson', 'One JSON object per dead letter, then a summary, on stdout; nothing else')
-    .option('--connect-timeout <ms>', 'Give up connecting after this many ms (default 5000)')
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .example('am-resurrect amqp://guest:guest@localhost:5672/ dead_letters --dry-run')
     .example('am-resurrect amqp://localhost dead_letters --filter "voxo.*" ConversationStarted --batch_size 50')
     .example('AMQP_URL=amqp://localhost am-resurrect dead_letters --count 1 --ndjson')

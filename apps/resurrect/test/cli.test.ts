@@ -84,7 +84,7 @@ describe('am-resurrect (built binary)', () => {
   it('exits 69 when no broker answers, without the password anywhere', async () => {
     const secret = uniqueName('s3cr3t')
     const port = await closedPort()
-    const run = await runBinary([`amqp://guest:${secret}@127.0.0.1:${port}/`, 'dlq', '--connect-timeout', '500'])
+    const run = await runBinary([`amqp://guest:${secret}@127.0.0.1:${port}/`, 'dlq', '--connect-timeout', '0.5'])
     expect(run.code).toBe(69)
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: `))

@@ -4,7 +4,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   EXIT,
   optionValues,
-  parseNumberOption,
+  parseSecondsOption,
   singleCommandHelp,
   splitUrl,
 } from '@am/cli-kit'
@@ -27,9 +27,7 @@ export function createCli(ctx: CliContext, run: Runner = sendCommandAndExit): CA
     )
     .option('--conversation-id <id>', 'Conversation id of the command (default: debug-<uuid>)')
     .option('--timeout <seconds>', 'Wait at most this long for the result', { default: 30 })
-    .option('--connect-timeout <ms>', 'Wait at most this long for the broker', {
-      default: DEFAULT_CONNECT_TIMEOUT_MS,
-    })
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .option('--ndjson', 'Print the result as one JSON object on stdout')
     .example('  am-send-command amqp://guest:guest@localhost/ asr.Transcribe request.json')
     .example('  AMQP_URL=amqp://localhost/ am-send-command asr.Transcribe request.cbor --timeout 120 --ndjson')
@@ -63,8 +61,8 @@ export function toInput(
     args: { url, command, payloadFile },
     options: {
       ...(conversationId !== undefined ? { conversationId } : {}),
-      timeoutMs: (parseNumberOption('timeout', options.timeout, { integer: false }) ?? 30) * 1000,
-      connectTimeoutMs: parseNumberOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      timeoutMs: parseSecondsOption('timeout', options.timeout) ?? 30_000,
+      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
       ndjson: options.ndjson === true,
     },
   }

@@ -107,7 +107,7 @@ describe('am-send-command (built binary)', () => {
       'svc.Do',
       await payload({}),
       '--connect-timeout',
-      '300',
+      '0.3',
     ])
     expect(run.code).toBe(69)
     expect(run.stderr).toMatch(/^error: no broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/: /)

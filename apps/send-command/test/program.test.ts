@@ -30,7 +30,7 @@ describe('am-send-command arguments', () => {
       { ...defaults, timeoutMs: 1000, ndjson: true },
     ],
     [
-      [URL, 'svc.Do', 'p.json', '--conversation_id', '0042', '--connect-timeout=250'],
+      [URL, 'svc.Do', 'p.json', '--conversation_id', '0042', '--connect-timeout=0.25'],
       {},
       { url: URL, command: 'svc.Do', payloadFile: 'p.json' },
       { ...defaults, conversationId: '0042', connectTimeoutMs: 250 },

@@ -4,7 +4,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   EXIT,
   optionValues,
-  parseNumberOption,
+  parseSecondsOption,
   singleCommandHelp,
   splitUrl,
 } from '@am/cli-kit'
@@ -39,9 +39,7 @@ export function createCli(ctx: CliContext, run: Runner = setupDlxAndExit): CAC {
     })
     .option('--pattern <regex>', 'Queues the policy applies to', { default: DEFAULTS.pattern })
     .option('--policy-name <name>', 'Policy name (eventail calls it DLX)', { default: DEFAULTS.policyName })
-    .option('--connect-timeout <ms>', 'Wait at most this long for the broker', {
-      default: DEFAULT_CONNECT_TIMEOUT_MS,
-    })
+    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
     .option('--ndjson', 'Print what was done as one JSON object on stdout')
     .example('  am-setup-dlx amqp://admin:secret@rabbit/prod')
     .example('  am-setup-dlx amqp://admin:secret@rabbit/prod --management-url https://rabbit-admin.example.com/')
@@ -87,7 +85,7 @@ export function toInput(
       queue: text('queue', DEFAULTS.queue),
       pattern,
       policyName: text('policy-name', DEFAULTS.policyName),
-      connectTimeoutMs: parseNumberOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
       ndjson: options.ndjson === true,
     },
   }

@@ -42,7 +42,7 @@ describe('am-setup-dlx (built binary)', () => {
     const run = await runBinary(bin, [
       `amqp://guest:${secret}@127.0.0.1:${await closedPort()}/`,
       '--connect-timeout',
-      '300',
+      '0.3',
       '--ndjson',
     ])
     expect(run.code).toBe(69)

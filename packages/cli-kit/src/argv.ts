@@ -109,8 +109,7 @@ export function parseNumberOption(name: string, value: unknown, rules: NumberOpt
   const last = Array.isArray(value) ? value.at(-1) : value
   if (last === undefined) return undefined
   const { min = 0, integer = true } = rules
-  const number =
-    typeof last === 'number' ? last : typeof last === 'string' && last.trim() !== '' ? Number(last) : Number.NaN
+  const number = toNumber(last)
   if (!Number.isFinite(number) || number < min || (integer && !Number.isInteger(number))) {
     throw new CliError(
       'CLI_USAGE',
@@ -118,6 +117,26 @@ export function parseNumberOption(name: string, value: unknown, rules: NumberOpt
     )
   }
   return number
+}
+
+/**
+ * Reads a duration option given in seconds (`--timeout 30`, `--connect-timeout 0.5`), as cac hands
+ * it (the last one wins when repeated), and returns it in milliseconds; `undefined` stays `undefined`.
+ * @throws {CliError} `CLI_USAGE` naming the option when it is not a number of seconds above 0.
+ */
+export function parseSecondsOption(name: string, value: unknown): number | undefined {
+  const last = Array.isArray(value) ? value.at(-1) : value
+  if (last === undefined) return undefined
+  const seconds = toNumber(last)
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliError('CLI_USAGE', `--${name} must be a number of seconds > 0, got ${JSON.stringify(String(last))}`)
+  }
+  return Math.max(1, Math.round(seconds * 1000))
+}
+
+function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value
+  return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN
 }
 
 /** A string option that may be repeated, as a list (`--filter a --filter b` → `['a', 'b']`). */

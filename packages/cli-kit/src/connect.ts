@@ -3,8 +3,9 @@ import { createSupervisor, type Logger, type Supervisor, type SupervisorOptions,
 import { redactUrl } from '@am/errors'
 import type { CliContext } from './context.js'
 import { CliError } from './errors.js'
+import { formatDuration } from './wait.js'
 
-/** Default of `--connect-timeout`, in ms. */
+/** Default of `--connect-timeout` (5 s), in ms. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
 
 /** Options of `connectBus`. */
@@ -93,7 +94,7 @@ export async function connectBus(ctx: CliContext, url: string, options: ConnectB
     if (ctx.signal.aborted) throw error
     const reason =
       error === timedOut
-        ? `${lastError ? describeFailure(lastError, safeUrl) : 'no answer'} (gave up after ${timeoutMs} ms: start RabbitMQ, fix the URL or raise --connect-timeout)`
+        ? `${lastError ? describeFailure(lastError, safeUrl) : 'no answer'} (gave up after ${formatDuration(timeoutMs)}: start RabbitMQ, fix the URL or raise --connect-timeout)`
         : describeFailure(error as Error, safeUrl)
     throw new CliError('CLI_UNAVAILABLE', redactUrl(`no broker at ${safeUrl}: ${reason}`), { cause: error })
   } finally {

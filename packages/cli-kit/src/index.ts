@@ -14,7 +14,7 @@ export { createContext, ndjsonContext } from './context.js'
 // Arguments and help
 
 export type { NormalizeArgvOptions, NumberOptionRules } from './argv.js'
-export { listOption, normalizeArgv, optionValues, parseNumberOption } from './argv.js'
+export { listOption, normalizeArgv, optionValues, parseNumberOption, parseSecondsOption } from './argv.js'
 export type { HelpSection } from './help.js'
 export { singleCommandHelp } from './help.js'
 export { isBrokerUrl, resolveUrl, splitUrl } from './url.js'

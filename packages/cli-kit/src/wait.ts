@@ -45,6 +45,7 @@ export async function withDeadline<T>(promise: Promise<T>, options: DeadlineOpti
   }
 }
 
-function formatDuration(ms: number): string {
+/** `5 s`, or `300 ms` when not a whole number of seconds. @internal */
+export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }

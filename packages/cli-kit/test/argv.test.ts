@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { listOption, normalizeArgv, optionValues, parseNumberOption } from '../src/index.js'
+import { listOption, normalizeArgv, optionValues, parseNumberOption, parseSecondsOption } from '../src/index.js'
 
 describe('normalizeArgv', () => {
   it.each([
@@ -73,6 +73,28 @@ describe('parseNumberOption', () => {
 
   it('accepts fractions when asked', () => {
     expect(parseNumberOption('timeout', '0.5', { integer: false })).toBe(0.5)
+  })
+})
+
+describe('parseSecondsOption', () => {
+  it.each([
+    [30, 30_000],
+    ['0.25', 250],
+    [0.57, 570],
+    ['1e-4', 1],
+    [[1, '2'], 2_000],
+    [undefined, undefined],
+  ])('reads %j seconds as %j ms', (value, expected) => {
+    expect(parseSecondsOption('timeout', value)).toBe(expected)
+  })
+
+  it.each([['soon'], [0], ['-1'], [''], [true], [Number.POSITIVE_INFINITY]])('refuses %j', (value) => {
+    expect(() => parseSecondsOption('connect-timeout', value)).toThrow(
+      expect.objectContaining({
+        code: 'CLI_USAGE',
+        message: `--connect-timeout must be a number of seconds > 0, got ${JSON.stringify(String(value))}`,
+      }),
+    )
   })
 })
 

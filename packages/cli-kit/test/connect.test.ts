@@ -20,18 +20,23 @@ describe('connectBus', () => {
     expect(EXCHANGES.events).toBe('events')
   })
 
-  it('fails with exit 69 and a redacted URL when nothing listens', async () => {
+  it.each([
+    [300, '300 ms'],
+    [1_000, '1 s'],
+  ])('fails with exit 69 and a redacted URL when nothing listens (%i ms)', async (connectTimeoutMs, shown) => {
     const secret = uniqueName('s3cr3t')
     const target = `amqp://guest:${secret}@127.0.0.1:${await closedPort()}/vh`
     const memory = createMemoryContext()
     const started = Date.now()
-    const failure = await connectBus(memory.ctx, target, { tool: 'kit-test', connectTimeoutMs: 300 }).catch(
+    const failure = await connectBus(memory.ctx, target, { tool: 'kit-test', connectTimeoutMs }).catch(
       (error: unknown) => error as Error,
     )
     expect(Date.now() - started).toBeLessThan(4_000)
     expect(failure).toMatchObject({ code: 'CLI_UNAVAILABLE', exitCode: 69 })
     expect((failure as Error).message).toMatch(
-      /^no broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/vh: .*ECONNREFUSED.* \(gave up after 300 ms: start RabbitMQ, fix the URL or raise --connect-timeout\)$/,
+      new RegExp(
+        `^no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/vh: .*ECONNREFUSED.* \\(gave up after ${shown}: start RabbitMQ, fix the URL or raise --connect-timeout\\)$`,
+      ),
     )
     expect((failure as Error).message).not.toContain(secret)
     expect(memory.messages).toEqual([])

@@ -10,6 +10,7 @@ import {
   extensionFor,
   ndjsonContext,
   parseNumberOption,
+  parseSecondsOption,
   readableHeaders,
   safeNamePart,
   saveUnique,
@@ -94,8 +95,7 @@ export function resolveSettings(
     save: options.save === true,
     dir: options.dir === undefined ? '.' : String(options.dir),
     ndjson: options.ndjson === true,
-    connectTimeoutMs:
-      parseNumberOption('connect-timeout', options.connectTimeout, { min: 1 }) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
   }
 }
 

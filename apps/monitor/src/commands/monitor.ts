@@ -10,6 +10,7 @@ import {
   listOption,
   ndjsonContext,
   parseNumberOption,
+  parseSecondsOption,
   readableHeaders,
   safeNamePart,
   saveUnique,
@@ -127,8 +128,7 @@ export function resolveSettings(
     dir: options.dir === undefined ? '.' : String(options.dir),
     count: parseNumberOption('count', options.count, { min: 1 }),
     ndjson: options.ndjson === true,
-    connectTimeoutMs:
-      parseNumberOption('connect-timeout', options.connectTimeout, { min: 1 }) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
   }
   if (settings.events.length + settings.commands.length + settings.configurations.length === 0) {
     throw new CliError(

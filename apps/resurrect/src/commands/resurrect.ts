@@ -9,6 +9,7 @@ import {
   listOption,
   ndjsonContext,
   parseNumberOption,
+  parseSecondsOption,
   readableHeaders,
   splitUrl,
   toJsonSafe,
@@ -143,8 +144,7 @@ export function resolveSettings(
     dryRun: options.dryRun === true || options.dryRun === 'true',
     rebroadcast: options.rebroadcast === true || options.rebroadcast === 'true',
     ndjson: options.ndjson === true,
-    connectTimeoutMs:
-      parseNumberOption('connect-timeout', options.connectTimeout, { min: 1 }) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
   }
 }
 
