@@ -3,8 +3,10 @@ import { EventEmitter } from 'node:events'
 import type { SupervisorLike, SupervisorOptions } from '@am/bus-core'
 import { matchesTopic } from '@am/service'
 import { type AmqpError, amqpError, channelClosedError } from './amqp-errors.js'
+import { BrokerConnection } from './connection.js'
 import { TestingError } from './errors.js'
 import { copyProperties, type PublishProperties, toMessageProperties } from './properties.js'
+import { type ConsumerState, type Outstanding, Queue, type QueuedMessage } from './queue.js'
 import { asSupervisorLike, MemorySupervisor } from './supervisor.js'
 import { nextTurn, realClearTimeout, realNow, realSetImmediate, realSetTimeout } from './timers.js'
 import type { ConsumeMessage, MessageProperties } from './types.js'
@@ -125,64 +127,6 @@ interface Binding {
   queue: string
   routingKey: string
   arguments: Record<string, unknown>
-}
-
-interface QueuedMessage {
-  seq: number
-  id: number
-  exchange: string
-  routingKey: string
-  body: Buffer
-  properties: MessageProperties
-  redelivered: boolean
-  /** Deliveries returned to the queue (quorum queues expose it as `x-delivery-count`). */
-  returns: number
-}
-
-interface ConsumerState {
-  tag: string
-  queue: Queue
-  connection: BrokerConnection
-  prefetch: number
-  noAck: boolean
-  exclusive: boolean
-  unacked: number
-  onMessage: (message: ConsumeMessage) => void
-}
-
-interface Outstanding {
-  tag: number
-  consumer: ConsumerState
-  message: QueuedMessage
-}
-
-class Queue {
-  readonly ready: QueuedMessage[] = []
-  readonly unacked = new Set<Outstanding>()
-  readonly consumers: ConsumerState[] = []
-  hadConsumer = false
-  nextSeq = 0
-
-  constructor(
-    readonly name: string,
-    readonly durable: boolean,
-    readonly exclusive: boolean,
-    readonly autoDelete: boolean,
-    readonly args: Record<string, unknown>,
-    readonly owner: BrokerConnection | undefined,
-  ) {}
-
-  /** Puts a message back where it was (RabbitMQ keeps the original order on requeue). */
-  insert(message: QueuedMessage): void {
-    let low = 0
-    let high = this.ready.length
-    while (low < high) {
-      const mid = (low + high) >> 1
-      if ((this.ready[mid] as QueuedMessage).seq < message.seq) low = mid + 1
-      else high = mid
-    }
-    this.ready.splice(low, 0, message)
-  }
 }
 
 /** Queue arguments RabbitMQ 3.10 compares when a queue is declared again. */
@@ -1072,133 +1016,6 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
 
   #assertOpen(): void {
     if (this.#closed) throw new TestingError('HARNESS_STATE', 'the memory broker is closed')
-  }
-}
-
-/**
- * One connection to the memory broker (what a `MemorySupervisor` holds for one generation). Client
- * operations (publishes, acks, nacks, close) are applied in order on later turns of the event loop,
- * as they would be over a socket.
- * @internal
- */
-export class BrokerConnection {
-  open = true
-  readonly consumers = new Map<string, ConsumerState>()
-  readonly outstanding = new Map<number, Outstanding>()
-  readonly exclusiveQueues = new Set<Queue>()
-  /** Called when the broker closes the connection (drop, channel error). */
-  onClosed: ((error: Error | undefined) => void) | undefined
-  #deliveryTag = 0
-  #ops: Array<() => void> = []
-  #cancelFlush: (() => void) | undefined
-  #inbound: Array<() => void> = []
-  #cancelInbound: (() => void) | undefined
-
-  constructor(
-    readonly broker: MemoryBroker,
-    readonly id: number,
-    readonly name: string,
-  ) {}
-
-  nextDeliveryTag(): number {
-    this.#deliveryTag += 1
-    return this.#deliveryTag
-  }
-
-  /** Hands a delivery to the client on a later turn, in order (as the socket would). */
-  receive(delivery: () => void): void {
-    this.#inbound.push(delivery)
-    this.#cancelInbound ??= this.broker.later(() => {
-      this.#cancelInbound = undefined
-      const deliveries = this.#inbound
-      this.#inbound = []
-      for (const item of deliveries) if (this.open) item()
-    })
-  }
-
-  /** Queues a client operation; false when the connection is closed. */
-  send(op: () => void): boolean {
-    if (!this.open) return false
-    this.#ops.push(op)
-    this.#cancelFlush ??= this.broker.later(() => this.#flush())
-    return true
-  }
-
-  #flush(): void {
-    this.#cancelFlush = undefined
-    const ops = this.#ops
-    this.#ops = []
-    for (const op of ops) {
-      if (!this.open) return
-      try {
-        op()
-      } catch (error) {
-        // A channel error: the supervisor recycles the connection, as bus-core does.
-        this.drop(error as Error)
-        return
-      }
-    }
-  }
-
-  ack(tag: number): void {
-    this.send(() => {
-      const item = this.outstanding.get(tag)
-      if (!item) return
-      this.outstanding.delete(tag)
-      this.broker.settle(item, 'ack')
-    })
-  }
-
-  nack(tag: number, requeue: boolean): void {
-    this.send(() => {
-      const item = this.outstanding.get(tag)
-      if (!item) return
-      this.outstanding.delete(tag)
-      this.broker.settle(item, requeue ? 'requeue' : 'reject')
-    })
-  }
-
-  cancel(tag: string): void {
-    const consumer = this.consumers.get(tag)
-    if (!consumer) return
-    this.consumers.delete(tag)
-    this.broker.cancel(consumer)
-  }
-
-  /** The broker cancelled a consumer (its queue was deleted): the supervisor reconnects, as bus-core does. */
-  cancelledByBroker(consumer: ConsumerState): void {
-    this.consumers.delete(consumer.tag)
-    this.drop(undefined)
-  }
-
-  /** Graceful close: pending operations first (acks reach the broker before the close). */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      const sent = this.send(() => {
-        this.#end(undefined, false)
-        resolve()
-      })
-      if (!sent) resolve()
-    })
-  }
-
-  /** Closed at once (network failure, channel error): pending operations are lost. */
-  drop(error: Error | undefined): void {
-    if (!this.open) return
-    this.#ops = []
-    this.#cancelFlush?.()
-    this.#cancelFlush = undefined
-    this.#inbound = []
-    this.#cancelInbound?.()
-    this.#cancelInbound = undefined
-    this.#end(error, true)
-  }
-
-  #end(error: Error | undefined, forced: boolean): void {
-    if (!this.open) return
-    this.open = false
-    this.broker.forget(this, forced)
-    this.onClosed?.(error)
   }
 }
 

@@ -19,7 +19,8 @@ import {
   TopologyError,
 } from '@am/bus-core'
 import { toTopologyError } from './amqp-errors.js'
-import type { BrokerConnection, MemoryBroker } from './broker.js'
+import type { MemoryBroker } from './broker.js'
+import type { BrokerConnection } from './connection.js'
 import { toMessageProperties } from './properties.js'
 import { nextTurn, realClearTimeout, realSetTimeout } from './timers.js'
 import type { ConsumeMessage } from './types.js'
