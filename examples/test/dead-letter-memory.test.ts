@@ -1,24 +1,7 @@
 // A failing handler on the in-memory bus (@am/testing): requeued once, then dead-lettered.
-import { type Handlers, Service } from '@am/service'
 import { startService } from '@am/testing'
 import { describe, expect, it } from 'vitest'
-import type { OrderMessages } from '../src/relay.js'
-
-/** A relay whose handler fails on orders without a total. */
-class StrictRelay extends Service<OrderMessages> {
-  readonly name = 'strict-relay'
-
-  protected handlers(): Handlers<OrderMessages> {
-    return {
-      events: {
-        OrderPlaced: async (order, ctx) => {
-          if (typeof order.total !== 'number') throw new Error(`order ${order.orderId} has no total`)
-          await ctx.publishEvent('OrderRelayed', { ...order, relayedBy: this.name })
-        },
-      },
-    }
-  }
-}
+import { StrictRelay } from './strict-relay.js'
 
 describe('a failing handler on the memory bus', () => {
   it('is retried once, then its message ends in the dead-letter queue: ALERT, ALERT, EMERGENCY', async () => {

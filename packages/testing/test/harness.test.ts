@@ -1,5 +1,5 @@
 import { type Handlers, Service, type ServiceOptions } from '@am/service'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createHarness, startService, TestingError } from '../src/index.js'
 
 /** Echoes commands, relays events, fails on demand, ticks with callLater. */
@@ -172,5 +172,29 @@ describe('harness', () => {
     const service = new Echo({ urls: 'amqp://127.0.0.1:1', handleSignals: false } as ServiceOptions)
     const error = await h.start(service).catch((e: unknown) => e)
     expect((error as TestingError).code).toBe('HARNESS_NOT_MEMORY')
+  })
+
+  it('works with vitest fake timers too: the bus keeps its real timers', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      await using h = await startService(Echo)
+      const result = await h.sendCommand('echo.Say', 1)
+      await vi.advanceTimersByTimeAsync(1_000)
+      await h.idle()
+      expect([result.status, h.service.ticks]).toEqual(['success', 1])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('lets supervisors retry while the broker is offline, and recover when it is back', async () => {
+    await using h = await startService(Echo)
+    h.broker.reconnectDelayMs = 5
+    h.broker.setOffline(true)
+    await h.waitFor(() => (h.service.supervisor?.stats().reconnections ?? 0) >= 1)
+    const whileDown = h.service.state
+    h.broker.setOffline(false)
+    await h.waitFor(() => h.service.state === 'ready')
+    expect([whileDown, (await h.publishEvent('Order.Back', {})).outcome]).toEqual(['reconnecting', 'acked'])
   })
 })
