@@ -254,6 +254,14 @@ export interface ServiceEvents {
 }
 
 type AnyHandler = (payload: unknown, ctx: never) => unknown
+
+/** A loose publish (see `#loose`) and, once settled, its result. */
+interface LoosePublish {
+  number: number
+  result: PromiseSettledResult<void> | undefined
+}
+const NO_LOOSE: readonly LoosePublish[] = []
+const FULFILLED: PromiseFulfilledResult<void> = { status: 'fulfilled', value: undefined }
 type Origin = 'events' | 'commands' | 'configurations'
 
 const noop = (): void => {}
@@ -286,9 +294,14 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   #configConsumer: Consumer | undefined
   #configured = false
   #sessionGeneration = 0
-  readonly #inflight = new Set<Promise<void>>()
-  /** Publishes made through the service (not a context) while messages are being handled. */
-  readonly #loosePublishes = new Set<Promise<void>>()
+  /** Messages being handled; `stop()` waits for none (`#whenIdle`). */
+  #handling = 0
+  #whenIdle: (() => void) | undefined
+  /** Unsettled publishes made through the service (not a context) while messages are handled, by number. */
+  readonly #loosePublishes = new Map<number, LoosePublish>()
+  #looseCount = 0
+  /** Handlers waiting for every loose publish numbered up to `upTo`, in `upTo` order. */
+  readonly #looseWaiters: Array<{ upTo: number; resolve: () => void }> = []
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #requests = new Map<
     string,
@@ -664,7 +677,14 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#business = []
       this.#configConsumer = undefined
       await Promise.allSettled(consumers.map((c) => c.cancel()))
-      if (this.#inflight.size > 0) await within(Promise.allSettled(this.#inflight), timeoutMs)
+      if (this.#handling > 0) {
+        await within(
+          new Promise<void>((resolve) => {
+            this.#whenIdle = resolve
+          }),
+          timeoutMs,
+        )
+      }
       for (const [id, pending] of this.#requests) {
         clearTimeout(pending.timer)
         pending.reject(new ServiceError('SERVICE_STOPPED', `the service stopped before the result of request ${id}`))
@@ -681,14 +701,23 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
   // Handling --------------------------------------------------------------------------------------
 
+  // A counter rather than a set of promises: no per-message `finally` chain on the hot path.
   #dispatch(delivery: Delivery, origin: Origin): void {
-    const work = this.#handle(delivery, origin).catch((error: Error) => {
-      // Only a bug in the framework gets here; keep the message and the process.
-      this.#logger?.error(`message handling failed: ${error.stack ?? error.message}`)
-      delivery.nack(!delivery.redelivered)
+    this.#handling += 1
+    void this.#handle(delivery, origin).then(this.#handled, (error: Error) => {
+      try {
+        // Only a bug in the framework gets here; keep the message and the process.
+        this.#logger?.error(`message handling failed: ${error.stack ?? error.message}`)
+        delivery.nack(!delivery.redelivered)
+      } finally {
+        this.#handled()
+      }
     })
-    this.#inflight.add(work)
-    void work.finally(() => this.#inflight.delete(work))
+  }
+
+  readonly #handled = (): void => {
+    this.#handling -= 1
+    if (this.#handling === 0) this.#whenIdle?.()
   }
 
   async #handle(delivery: Delivery, origin: Origin): Promise<void> {
@@ -713,7 +742,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const ctx = new HandlingContext<M>(this.#internals, delivery, envelope, rk)
     let outcome: unknown
     let failure: unknown
-    const loose = this.#loosePublishes.size > 0 ? [...this.#loosePublishes] : []
+    const looseBefore = this.#loosePublishes.size > 0 ? [...this.#loosePublishes.values()] : NO_LOOSE
     try {
       outcome = await (handler as (p: unknown, c: unknown) => unknown)(envelope.payload, ctx)
     } catch (error) {
@@ -724,7 +753,16 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
         this.#logger?.error(`starting consumers failed: ${error.message}`),
       )
     }
-    const outputs = await Promise.allSettled([...ctx.publishes, ...loose, ...this.#loosePublishes])
+    const looseAfter = this.#loosePublishes.size > 0 ? [...this.#loosePublishes.values()] : NO_LOOSE
+    // Waits for every loose publish unsettled now or at the start, i.e. numbered up to the last one.
+    const looseSettled =
+      looseAfter.length > 0
+        ? new Promise<void>((resolve) => this.#looseWaiters.push({ upTo: this.#looseCount, resolve }))
+        : undefined
+    const outputs = await Promise.allSettled(ctx.publishes)
+    if (looseSettled) await looseSettled
+    for (const entry of looseBefore) outputs.push(entry.result as PromiseSettledResult<void>)
+    for (const entry of looseAfter) outputs.push(entry.result as PromiseSettledResult<void>)
     if (failure !== undefined) {
       this.#fail(delivery, envelope, failure)
       return
@@ -857,11 +895,27 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
   /** Tracks a publish made through the service while messages are handled (eventail's global rule). */
   #loose(promise: Promise<void>): Promise<void> {
-    promise.catch(noop)
-    if (this.#inflight.size === 0) return promise
-    this.#loosePublishes.add(promise)
-    void promise.catch(noop).finally(() => this.#loosePublishes.delete(promise))
+    if (this.#handling === 0) {
+      promise.catch(noop)
+      return promise
+    }
+    this.#looseCount += 1
+    const entry: LoosePublish = { number: this.#looseCount, result: undefined }
+    this.#loosePublishes.set(entry.number, entry)
+    void promise.then(
+      () => this.#looseSettled(entry, FULFILLED),
+      (reason: unknown) => this.#looseSettled(entry, { status: 'rejected', reason }),
+    )
     return promise
+  }
+
+  #looseSettled(entry: LoosePublish, result: PromiseSettledResult<void>): void {
+    entry.result = result
+    this.#loosePublishes.delete(entry.number)
+    // The map keeps insertion order: its first key is the oldest unsettled publish.
+    const oldest = this.#loosePublishes.keys().next().value ?? Number.POSITIVE_INFINITY
+    const waiters = this.#looseWaiters
+    while (waiters.length > 0 && (waiters[0] as { upTo: number }).upTo < oldest) waiters.shift()?.resolve()
   }
 
   #ensureReplyQueue(): Promise<string> {

@@ -347,6 +347,38 @@ describe('Service on a real broker', () => {
     expect(logs.levels()).not.toContain('EMERGENCY')
   })
 
+  it('settles a message only once the publishes made through the service while it was handled are settled', async () => {
+    const name = serviceName()
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    const nowhere = uniqueName('nobody.Home')
+    let decision: Outcome = 'drop'
+    const service: TestService = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              // through the service, not the context: eventail's global rule still binds the message in hand
+              [`${name}.Go`]: () =>
+                void service
+                  .sendCommand(nowhere, 1, { conversationId: 'c-loose', replyTo: 'x' })
+                  .catch(() => undefined),
+            },
+          },
+          o,
+          () => decision,
+        ),
+    )
+    await send(bus, 'events', `${name}.Go`, 1, eventProperties('c-loose'))
+    await dead.nth(1)
+    decision = 'ack'
+    await send(bus, 'events', `${name}.Go`, 2, eventProperties('c-loose2'))
+    await waitFor(() => service.returned.length === 2)
+    await waitFor(async () => (await unacked(`${name}.events`)) === 0)
+    expect(dead.messages).toHaveLength(1)
+  })
+
   it('handles a dead letter replayed to its queue through the default exchange under its original key', async () => {
     const name = serviceName()
     const event = uniqueName('Replayed')
