@@ -118,18 +118,33 @@ export interface ThrowawayCluster {
   stop(): Promise<void>
 }
 
+/** Options of `startCluster`. */
+export interface ClusterOptions {
+  /**
+   * Lines added to the nodes' `rabbitmq.conf`, e.g. a TLS listener (`listeners.ssl.default`) and
+   * its `ssl_options.*`. Every node reads the same file: a fixed port suits one node only. Files it
+   * names must be readable by the `rabbitmq` user.
+   * @default ''
+   */
+  config?: string
+}
+
 /**
  * Starts `size` clustered RabbitMQ nodes with `../shared/tools/rabbitmq-cluster.sh`, on ports
- * `basePort + 1…`. Its own empty config file keeps the machine's `/etc/rabbitmq/rabbitmq.conf`
+ * `basePort + 1…`. Its own config file keeps the machine's `/etc/rabbitmq/rabbitmq.conf`
  * (which pins the listener to 5672) out of the way.
  */
-export async function startCluster(size: number, basePort = 5700): Promise<ThrowawayCluster> {
+export async function startCluster(
+  size: number,
+  basePort = 5700,
+  options: ClusterOptions = {},
+): Promise<ThrowawayCluster> {
   const dir = join(process.env.TMPDIR ?? '/tmp', `am-cluster-${basePort}`)
   const { mkdirSync, writeFileSync, chmodSync } = await import('node:fs')
   mkdirSync(dir, { recursive: true })
   chmodSync(dir, 0o755)
   const config = join(dir, 'rabbitmq.conf')
-  writeFileSync(config, 'loopback_users = none\n')
+  writeFileSync(config, `loopback_users = none\n${options.config ? `${options.config.trimEnd()}\n` : ''}`)
   chmodSync(config, 0o644)
   const env = {
     ...process.env,
