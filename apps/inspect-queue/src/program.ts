@@ -1,41 +1,32 @@
-import { type CliContext, EXIT, EXIT_INTERRUPTED } from '@am/cli-kit'
-import { type CAC, cac } from 'cac'
+import { type CliContext, createProgram, EXIT, EXIT_INTERRUPTED } from '@am/cli-kit'
+import type { CAC } from 'cac'
 import pkg from '../package.json' with { type: 'json' }
 
 /** The am-inspect-queue command table (cac): options, help with examples, version. */
 export function createCli(ctx: CliContext): CAC {
-  const cli = cac('am-inspect-queue')
-  cli
-    .command('[...args]', 'Show the messages of a queue and leave them there, in order')
-    .usage('[amqp_url] <queue> [--count N] [--save [--dir PATH]] [--ndjson]')
+  const { cli, command } = createProgram({
+    name: 'am-inspect-queue',
+    version: pkg.version,
+    description: 'Show the messages of a queue and leave them there, in order',
+    usage: '[amqp_url] <queue> [--count N] [--save [--dir PATH]] [--ndjson]',
+    ndjson: 'One JSON object per message on stdout, nothing else',
+    describeInHelp: false,
+    exitCodes: '  0 ok, 1 failed (e.g. no such queue), 64 usage error, 69 broker unreachable, 130 interrupted',
+  })
+  command
     .option('--count <n>', 'Show the first n messages (default 0: all those ready at start)')
     .option(
       '--save',
       'Write each body, as received, to <routing_key>.<conversation_id>.cbor|json|bin (never overwriting)',
     )
     .option('--dir <path>', 'Where --save writes (default: the current directory)')
-    .option('--ndjson', 'One JSON object per message on stdout, nothing else')
-    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
-    .example('am-inspect-queue amqp://guest:guest@localhost:5672/ dead_letters')
-    .example('am-inspect-queue amqp://localhost pong.events --count 10 --ndjson | jq .payload')
-    .example('AMQP_URL=amqp://localhost am-inspect-queue dead_letters --save --dir /tmp/dlq')
+    .example('  $ am-inspect-queue amqp://guest:guest@localhost:5672/ dead_letters')
+    .example('  $ am-inspect-queue amqp://localhost pong.events --count 10 --ndjson | jq .payload')
+    .example('  $ AMQP_URL=amqp://localhost am-inspect-queue dead_letters --save --dir /tmp/dlq')
     .action(async (args: string[], options: Record<string, unknown>) => {
       const { inspectQueue } = await import('./commands/inspect-queue.js')
       await inspectQueue(ctx, args, options)
       return ctx.signal.aborted ? EXIT_INTERRUPTED : EXIT.OK
     })
-  cli.help((sections) => [
-    // One command only: no "Commands" section; examples indented like the usage line.
-    ...sections
-      .filter((section) => !section.title?.startsWith('Commands') && !section.title?.startsWith('For more info'))
-      .map((section) =>
-        section.title === 'Examples' ? { ...section, body: section.body.replace(/^/gm, '  $ ') } : section,
-      ),
-    {
-      title: 'Exit codes',
-      body: '  0 ok, 1 failed (e.g. no such queue), 64 usage error, 69 broker unreachable, 130 interrupted',
-    },
-  ])
-  cli.version(pkg.version)
   return cli
 }

@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { PublishOptions, Supervisor } from '@am/bus-core'
-import { type CliContext, createMemoryContext, normalizeArgv } from '@am/cli-kit'
+import { type CliContext, createMemoryContext, parseArgv } from '@am/cli-kit'
 import { uniqueName } from '@am/testkit'
 import type { GetMessage } from 'amqplib'
 import { onTestFinished } from 'vitest'
@@ -16,7 +16,7 @@ export const binary: string = fileURLToPath(new URL('../dist/cli.js', import.met
 export function settingsOf(argv: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof resolveSettings> {
   const { ctx } = createMemoryContext({ env })
   const cli = createCli(ctx as CliContext)
-  const parsed = cli.parse(normalizeArgv(['node', 'am-inspect-queue', ...argv]), { run: false })
+  const parsed = parseArgv(cli, ['node', 'am-inspect-queue', ...argv])
   return resolveSettings(parsed.args, parsed.options, env)
 }
 

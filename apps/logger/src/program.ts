@@ -1,16 +1,15 @@
 import {
   type CliContext,
   CliError,
-  DEFAULT_CONNECT_TIMEOUT_MS,
+  createProgram,
   EXIT,
   isBrokerUrl,
   optionValues,
+  parseCommonOptions,
   parseNumberOption,
-  parseSecondsOption,
   resolveUrl,
-  singleCommandHelp,
 } from '@am/cli-kit'
-import { type CAC, cac } from 'cac'
+import type { CAC } from 'cac'
 import { version } from '../package.json'
 import type { LoggerArgs, LoggerOptions } from './commands/logger.js'
 import { LEVEL_NAMES, parseLevel } from './levels.js'
@@ -22,17 +21,19 @@ export type Runner = (ctx: CliContext, args: LoggerArgs, options: LoggerOptions)
 
 /** The command table of `am-logger`; `run` is replaced in tests of the argument mapping. */
 export function createCli(ctx: CliContext, run: Runner = tailLogsAndExit): CAC {
-  const cli = cac('am-logger')
-  cli
-    .command('[...args]', DESCRIPTION)
-    .usage('[url] [--filter PATTERN ...] [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
+  const { cli, command } = createProgram({
+    name: 'am-logger',
+    version,
+    description: DESCRIPTION,
+    usage: '[url] [--filter PATTERN ...] [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    ndjson: 'One JSON object per log on stdout: { routingKey, log }',
+  })
+  command
     .option('--filter <pattern>', 'Topic pattern of the routing keys `<service>.<LEVEL>` to show, repeatable', {
       default: '#',
     })
     .option('--level <level>', `Minimum severity to show: ${LEVEL_NAMES.join(', ')} or 0-7`)
     .option('--count <n>', 'Exit after showing this many logs')
-    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
-    .option('--ndjson', 'One JSON object per log on stdout: { routingKey, log }')
     .example('  am-logger amqp://guest:guest@localhost/')
     .example("  am-logger amqp://localhost/ --filter '*.ERROR' --filter 'asr.#'")
     .example('  AMQP_URL=amqp://localhost/ am-logger --level WARNING --ndjson | jq .log.short_message')
@@ -40,8 +41,6 @@ export function createCli(ctx: CliContext, run: Runner = tailLogsAndExit): CAC {
       const input = toInput(positionals, options, cli.rawArgs, ctx.env)
       return run(ctx, input.args, input.options)
     })
-  cli.help(singleCommandHelp(DESCRIPTION))
-  cli.version(version)
   return cli
 }
 
@@ -80,8 +79,7 @@ export function toInput(
       filters: filters.length > 0 ? [...new Set(filters)] : ['#'],
       ...(level !== undefined ? { level } : {}),
       ...(count !== undefined ? { count } : {}),
-      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ndjson: options.ndjson === true,
+      ...parseCommonOptions(options),
     },
   }
 }

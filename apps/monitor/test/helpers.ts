@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { type CliContext, createMemoryContext, normalizeArgv } from '@am/cli-kit'
+import { type CliContext, createMemoryContext, parseArgv } from '@am/cli-kit'
 import { resolveSettings } from '../src/commands/monitor.js'
 import { ARGV, createCli } from '../src/program.js'
 
@@ -12,7 +12,7 @@ export const binary: string = fileURLToPath(new URL('../dist/cli.js', import.met
 export function settingsOf(argv: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof resolveSettings> {
   const { ctx } = createMemoryContext({ env })
   const cli = createCli(ctx as CliContext)
-  const parsed = cli.parse(normalizeArgv(['node', 'am-monitor', ...argv], ARGV), { run: false })
+  const parsed = parseArgv(cli, ['node', 'am-monitor', ...argv], ARGV)
   return resolveSettings(parsed.args, parsed.options, env)
 }
 

@@ -1,13 +1,13 @@
 import {
   type CliContext,
   CliError,
-  DEFAULT_CONNECT_TIMEOUT_MS,
+  createProgram,
   EXIT,
+  parseCommonOptions,
   parseSecondsOption,
-  singleCommandHelp,
   splitUrl,
 } from '@am/cli-kit'
-import { type CAC, cac } from 'cac'
+import type { CAC } from 'cac'
 import { version } from '../package.json'
 import type { PublishConfigurationArgs, PublishConfigurationOptions } from './commands/publish-configuration.js'
 
@@ -23,13 +23,15 @@ export type Runner = (
 
 /** The command table of `am-publish-configuration`; `run` is replaced in tests of the argument mapping. */
 export function createCli(ctx: CliContext, run: Runner = publishConfigurationAndExit): CAC {
-  const cli = cac('am-publish-configuration')
-  cli
-    .command('[...args]', DESCRIPTION)
-    .usage('[url] <name> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
+  const { cli, command } = createProgram({
+    name: 'am-publish-configuration',
+    version,
+    description: DESCRIPTION,
+    usage: '[url] <name> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    ndjson: 'Print the outcome as one JSON object on stdout',
+  })
+  command
     .option('--timeout <seconds>', "Wait at most this long for the broker's confirm", { default: 30 })
-    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
-    .option('--ndjson', 'Print the outcome as one JSON object on stdout')
     .example('  am-publish-configuration amqp://guest:guest@localhost/ asr.Models models.json')
     .example('  AMQP_URL=amqp://localhost/ am-publish-configuration asr.Models models.cbor --ndjson')
     .example('  echo \'{"model": "fr"}\' | am-publish-configuration amqp://localhost/ asr.Models -')
@@ -37,8 +39,6 @@ export function createCli(ctx: CliContext, run: Runner = publishConfigurationAnd
       const input = toInput(positionals, options, ctx.env)
       return run(ctx, input.args, input.options)
     })
-  cli.help(singleCommandHelp(DESCRIPTION))
-  cli.version(version)
   return cli
 }
 
@@ -60,8 +60,7 @@ export function toInput(
     args: { url, name, payloadFile },
     options: {
       timeoutMs: parseSecondsOption('timeout', options.timeout) ?? 30_000,
-      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ndjson: options.ndjson === true,
+      ...parseCommonOptions(options),
     },
   }
 }

@@ -1,14 +1,14 @@
 import {
   type CliContext,
   CliError,
-  DEFAULT_CONNECT_TIMEOUT_MS,
+  createProgram,
   EXIT,
   optionValues,
+  parseCommonOptions,
   parseSecondsOption,
-  singleCommandHelp,
   splitUrl,
 } from '@am/cli-kit'
-import { type CAC, cac } from 'cac'
+import type { CAC } from 'cac'
 import { version } from '../package.json'
 import type { PublishEventArgs, PublishEventOptions } from './commands/publish-event.js'
 
@@ -20,14 +20,16 @@ export type Runner = (ctx: CliContext, args: PublishEventArgs, options: PublishE
 
 /** The command table of `am-publish-event`; `run` is replaced in tests of the argument mapping. */
 export function createCli(ctx: CliContext, run: Runner = publishEventAndExit): CAC {
-  const cli = cac('am-publish-event')
-  cli
-    .command('[...args]', DESCRIPTION)
-    .usage('[url] <event> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
+  const { cli, command } = createProgram({
+    name: 'am-publish-event',
+    version,
+    description: DESCRIPTION,
+    usage: '[url] <event> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    ndjson: 'Print the outcome as one JSON object on stdout',
+  })
+  command
     .option('--conversation-id <id>', 'Conversation id of the event (default: debug-<uuid>)')
     .option('--timeout <seconds>', "Wait at most this long for the broker's confirm", { default: 30 })
-    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
-    .option('--ndjson', 'Print the outcome as one JSON object on stdout')
     .example('  am-publish-event amqp://guest:guest@localhost/ ConversationStarted payload.json')
     .example('  AMQP_URL=amqp://localhost/ am-publish-event ConversationStarted payload.cbor --ndjson')
     .example('  echo \'{"id": 1}\' | am-publish-event amqp://localhost/ ConversationStarted -')
@@ -35,8 +37,6 @@ export function createCli(ctx: CliContext, run: Runner = publishEventAndExit): C
       const input = toInput(positionals, options, cli.rawArgs, ctx.env)
       return run(ctx, input.args, input.options)
     })
-  cli.help(singleCommandHelp(DESCRIPTION))
-  cli.version(version)
   return cli
 }
 
@@ -61,8 +61,7 @@ export function toInput(
     options: {
       ...(conversationId !== undefined ? { conversationId } : {}),
       timeoutMs: parseSecondsOption('timeout', options.timeout) ?? 30_000,
-      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ndjson: options.ndjson === true,
+      ...parseCommonOptions(options),
     },
   }
 }

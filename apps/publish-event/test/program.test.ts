@@ -1,4 +1,4 @@
-import { createMemoryContext, normalizeArgv } from '@am/cli-kit'
+import { createMemoryContext, parseArgv } from '@am/cli-kit'
 import { describe, expect, it } from 'vitest'
 import type { PublishEventArgs, PublishEventOptions } from '../src/commands/publish-event.js'
 import { createCli } from '../src/program.js'
@@ -12,7 +12,7 @@ async function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
     input = { args, options }
     return 0
   })
-  cli.parse(normalizeArgv(['node', 'am-publish-event', ...argv]), { run: false })
+  parseArgv(cli, ['node', 'am-publish-event', ...argv])
   await cli.runMatchedCommand()
   return input
 }

@@ -1,14 +1,14 @@
 import {
   type CliContext,
   CliError,
-  DEFAULT_CONNECT_TIMEOUT_MS,
+  createProgram,
   EXIT,
   optionValues,
+  parseCommonOptions,
   parseSecondsOption,
-  singleCommandHelp,
   splitUrl,
 } from '@am/cli-kit'
-import { type CAC, cac } from 'cac'
+import type { CAC } from 'cac'
 import { version } from '../package.json'
 import type { SendCommandArgs, SendCommandOptions } from './commands/send-command.js'
 
@@ -19,16 +19,17 @@ export type Runner = (ctx: CliContext, args: SendCommandArgs, options: SendComma
 
 /** The command table of `am-send-command`; `run` is replaced in tests of the argument mapping. */
 export function createCli(ctx: CliContext, run: Runner = sendCommandAndExit): CAC {
-  const cli = cac('am-send-command')
-  cli
-    .command('[...args]', DESCRIPTION)
-    .usage(
+  const { cli, command } = createProgram({
+    name: 'am-send-command',
+    version,
+    description: DESCRIPTION,
+    usage:
       '[url] <service.Command> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
-    )
+    ndjson: 'Print the result as one JSON object on stdout',
+  })
+  command
     .option('--conversation-id <id>', 'Conversation id of the command (default: debug-<uuid>)')
     .option('--timeout <seconds>', 'Wait at most this long for the result', { default: 30 })
-    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
-    .option('--ndjson', 'Print the result as one JSON object on stdout')
     .example('  am-send-command amqp://guest:guest@localhost/ asr.Transcribe request.json')
     .example('  AMQP_URL=amqp://localhost/ am-send-command asr.Transcribe request.cbor --timeout 120 --ndjson')
     .example('  echo \'{"id": 1}\' | am-send-command amqp://localhost/ asr.Transcribe -')
@@ -36,8 +37,6 @@ export function createCli(ctx: CliContext, run: Runner = sendCommandAndExit): CA
       const input = toInput(positionals, options, cli.rawArgs, ctx.env)
       return run(ctx, input.args, input.options)
     })
-  cli.help(singleCommandHelp(DESCRIPTION))
-  cli.version(version)
   return cli
 }
 
@@ -62,8 +61,7 @@ export function toInput(
     options: {
       ...(conversationId !== undefined ? { conversationId } : {}),
       timeoutMs: parseSecondsOption('timeout', options.timeout) ?? 30_000,
-      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ndjson: options.ndjson === true,
+      ...parseCommonOptions(options),
     },
   }
 }

@@ -1,15 +1,6 @@
-import {
-  type CliContext,
-  CliError,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  EXIT,
-  optionValues,
-  parseSecondsOption,
-  singleCommandHelp,
-  splitUrl,
-} from '@am/cli-kit'
+import { type CliContext, CliError, createProgram, EXIT, optionValues, parseCommonOptions, splitUrl } from '@am/cli-kit'
 import { redactUrl } from '@am/errors'
-import { type CAC, cac } from 'cac'
+import type { CAC } from 'cac'
 import { version } from '../package.json'
 import type { SetupDlxArgs, SetupDlxOptions } from './commands/setup-dlx.js'
 
@@ -28,10 +19,14 @@ export type Runner = (ctx: CliContext, args: SetupDlxArgs, options: SetupDlxOpti
 
 /** The command table of `am-setup-dlx`; `run` is replaced in tests of the argument mapping. */
 export function createCli(ctx: CliContext, run: Runner = setupDlxAndExit): CAC {
-  const cli = cac('am-setup-dlx')
-  cli
-    .command('[...args]', DESCRIPTION)
-    .usage('[url] [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL')
+  const { cli, command } = createProgram({
+    name: 'am-setup-dlx',
+    version,
+    description: DESCRIPTION,
+    usage: '[url] [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    ndjson: 'Print what was done as one JSON object on stdout',
+  })
+  command
     .option('--management-url <url>', 'Management HTTP API (default: http://<broker host>:15672/, AMQP credentials)')
     .option('--exchange <name>', 'Dead-letter exchange (topic, durable)', { default: DEFAULTS.exchange })
     .option('--queue <name>', 'Queue collecting every dead letter (durable, bound with #)', {
@@ -39,8 +34,6 @@ export function createCli(ctx: CliContext, run: Runner = setupDlxAndExit): CAC {
     })
     .option('--pattern <regex>', 'Queues the policy applies to', { default: DEFAULTS.pattern })
     .option('--policy-name <name>', 'Policy name (eventail calls it DLX)', { default: DEFAULTS.policyName })
-    .option('--connect-timeout <seconds>', 'Wait at most this long for the broker', { default: 5 })
-    .option('--ndjson', 'Print what was done as one JSON object on stdout')
     .example('  am-setup-dlx amqp://admin:secret@rabbit/prod')
     .example('  am-setup-dlx amqp://admin:secret@rabbit/prod --management-url https://rabbit-admin.example.com/')
     .example("  AMQP_URL=amqp://localhost/ am-setup-dlx --pattern '^billing\\.(events|commands)$' --ndjson")
@@ -48,8 +41,6 @@ export function createCli(ctx: CliContext, run: Runner = setupDlxAndExit): CAC {
       const input = toInput(positionals, options, cli.rawArgs, ctx.env)
       return run(ctx, input.args, input.options)
     })
-  cli.help(singleCommandHelp(DESCRIPTION))
-  cli.version(version)
   return cli
 }
 
@@ -85,8 +76,7 @@ export function toInput(
       queue: text('queue', DEFAULTS.queue),
       pattern,
       policyName: text('policy-name', DEFAULTS.policyName),
-      connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      ndjson: options.ndjson === true,
+      ...parseCommonOptions(options),
     },
   }
 }

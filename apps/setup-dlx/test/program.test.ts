@@ -1,4 +1,4 @@
-import { createMemoryContext, normalizeArgv } from '@am/cli-kit'
+import { createMemoryContext, parseArgv } from '@am/cli-kit'
 import { describe, expect, it } from 'vitest'
 import type { SetupDlxArgs, SetupDlxOptions } from '../src/commands/setup-dlx.js'
 import { createCli } from '../src/program.js'
@@ -12,7 +12,7 @@ async function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
     input = { args, options }
     return 0
   })
-  cli.parse(normalizeArgv(['node', 'am-setup-dlx', ...argv]), { run: false })
+  parseArgv(cli, ['node', 'am-setup-dlx', ...argv])
   await cli.runMatchedCommand()
   return input
 }

@@ -11,18 +11,18 @@ export { reportError, runCli } from './run.js'
 export type { CliContext } from './context.js'
 export { createContext, ndjsonContext } from './context.js'
 
-// Arguments and help
+// Program, arguments and help
 
-export type { NormalizeArgvOptions, NumberOptionRules } from './argv.js'
-export { listOption, normalizeArgv, optionValues, parseNumberOption, parseSecondsOption } from './argv.js'
-export type { HelpSection } from './help.js'
-export { singleCommandHelp } from './help.js'
+export type { NumberOptionRules } from './argv.js'
+export { listOption, optionValues, parseNumberOption, parseSecondsOption } from './argv.js'
+export type { ArgvOptions, CommonOptions, ProgramOptions } from './program.js'
+export { createProgram, parseArgv, parseCommonOptions, runProgram } from './program.js'
 export { isBrokerUrl, resolveUrl, splitUrl } from './url.js'
 
 // Broker, waiting and publishing
 
 export type { ConnectBusOptions } from './connect.js'
-export { connectBus, DEFAULT_CONNECT_TIMEOUT_MS } from './connect.js'
+export { connectBus } from './connect.js'
 export type { PublishStatus } from './publish.js'
 export { publishMandatory } from './publish.js'
 export type { DeadlineOptions } from './wait.js'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { listOption, normalizeArgv, optionValues, parseNumberOption, parseSecondsOption } from '../src/index.js'
+import { normalizeArgv } from '../src/argv.js'
+import { listOption, optionValues, parseNumberOption, parseSecondsOption } from '../src/index.js'
 
 describe('normalizeArgv', () => {
   it.each([

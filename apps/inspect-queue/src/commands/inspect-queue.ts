@@ -6,11 +6,10 @@ import {
   checkSaveDirectory,
   connectBus,
   createProgress,
-  DEFAULT_CONNECT_TIMEOUT_MS,
   extensionFor,
   ndjsonContext,
+  parseCommonOptions,
   parseNumberOption,
-  parseSecondsOption,
   readableHeaders,
   safeNamePart,
   saveUnique,
@@ -94,8 +93,7 @@ export function resolveSettings(
     count: parseNumberOption('count', options.count) ?? 0,
     save: options.save === true,
     dir: options.dir === undefined ? '.' : String(options.dir),
-    ndjson: options.ndjson === true,
-    connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...parseCommonOptions(options),
   }
 }
 

@@ -5,12 +5,11 @@ import {
   CliError,
   checkSaveDirectory,
   connectBus,
-  DEFAULT_CONNECT_TIMEOUT_MS,
   extensionFor,
   listOption,
   ndjsonContext,
+  parseCommonOptions,
   parseNumberOption,
-  parseSecondsOption,
   readableHeaders,
   safeNamePart,
   saveUnique,
@@ -127,8 +126,7 @@ export function resolveSettings(
     json: options.json === true,
     dir: options.dir === undefined ? '.' : String(options.dir),
     count: parseNumberOption('count', options.count, { min: 1 }),
-    ndjson: options.ndjson === true,
-    connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...parseCommonOptions(options),
   }
   if (settings.events.length + settings.commands.length + settings.configurations.length === 0) {
     throw new CliError(

@@ -5,11 +5,10 @@ import {
   CliError,
   connectBus,
   createProgress,
-  DEFAULT_CONNECT_TIMEOUT_MS,
   listOption,
   ndjsonContext,
+  parseCommonOptions,
   parseNumberOption,
-  parseSecondsOption,
   readableHeaders,
   splitUrl,
   toJsonSafe,
@@ -143,8 +142,7 @@ export function resolveSettings(
     filters: filters.length > 0 ? filters : ['#'],
     dryRun: options.dryRun === true || options.dryRun === 'true',
     rebroadcast: options.rebroadcast === true || options.rebroadcast === 'true',
-    ndjson: options.ndjson === true,
-    connectTimeoutMs: parseSecondsOption('connect-timeout', options.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...parseCommonOptions(options),
   }
 }
 
