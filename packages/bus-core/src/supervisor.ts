@@ -198,22 +198,19 @@ const DEFAULT_PREFETCH = 3
  * (`@am/testing`).
  */
 export interface SupervisorLike
-  extends Pick<
-    Supervisor,
-    | 'on'
-    | 'off'
-    | 'once'
-    | 'emit'
-    | 'ready'
-    | 'publish'
-    | 'consume'
-    | 'extendTopology'
-    | 'queueName'
-    | 'stats'
-    | 'close'
-    | 'destroy'
-    | typeof Symbol.asyncDispose
-  > {
+  extends Pick<EventEmitter<SupervisorEvents>, 'on' | 'off' | 'once' | 'emit'>,
+    Pick<
+      Supervisor,
+      | 'ready'
+      | 'publish'
+      | 'consume'
+      | 'extendTopology'
+      | 'queueName'
+      | 'stats'
+      | 'close'
+      | 'destroy'
+      | typeof Symbol.asyncDispose
+    > {
   readonly state: SupervisorState
   readonly generation: number
   readonly isConnected: boolean
@@ -326,11 +323,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
    * later connection. Resolves once declared (or at once while disconnected).
    */
   async extendTopology(extra: Topology): Promise<void> {
-    this.topology = mergeTopologies(this.topology, extra)
+    const merged = mergeTopologies(this.topology, extra)
     const gen = this.current
-    if (!gen || gen.lost || this.currentState === 'connecting') return
-    const names = await applyTopology(extra, gen.main, gen.log)
-    for (const [key, name] of names) (gen.names as Map<string, string>).set(key, name)
+    if (gen && !gen.lost && this.currentState !== 'connecting') {
+      // Declared first: a refused extension must not poison every later reconnection.
+      const names = await applyTopology(extra, gen.main, gen.log)
+      for (const [key, name] of names) (gen.names as Map<string, string>).set(key, name)
+    }
+    this.topology = merged
   }
 
   /** The actual name of a topology queue on the current connection (server-named queues change). */

@@ -764,8 +764,14 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     for (const entry of looseBefore) outputs.push(entry.result as PromiseSettledResult<void>)
     for (const entry of looseAfter) outputs.push(entry.result as PromiseSettledResult<void>)
     if (failure !== undefined) {
-      this.#fail(delivery, envelope, failure)
-      return
+      // A handler that awaited its own publish sees that publish's failure: not a handler bug.
+      if (failure instanceof PublishError && failure.code === 'PUBLISH_RETURNED') {
+        outputs.push({ status: 'rejected', reason: failure })
+      } else if (failure instanceof PublishError && failure.code === 'PUBLISH_CHANNEL_CLOSED') return
+      else {
+        this.#fail(delivery, envelope, failure)
+        return
+      }
     }
     let returned: PublishError | undefined
     for (const output of outputs) {
@@ -780,8 +786,12 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     }
     if (ctx.manual) return
     if (returned) {
+      // handleReturnedMessage decided (and logged): its outcome wins over the handler's.
       const decided = (returned as PublishError & { outcome?: Outcome }).outcome ?? 'drop'
-      if (decided !== 'ack' && decided !== undefined) outcome = decided
+      if (decided === 'drop') delivery.nack(false)
+      else if (decided === 'requeue') delivery.nack(true)
+      else ctx.ackNow()
+      return
     }
     if (outcome === 'requeue') delivery.nack(true)
     else if (outcome === 'drop') {

@@ -406,6 +406,32 @@ describe('Service on a real broker', () => {
     expect(seen).toEqual([event])
   })
 
+  it('treats an awaited unroutable result as returned, not as a handler failure', async () => {
+    const name = serviceName()
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    const logs = await logSpy(bus, name)
+    await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            commands: {
+              [`${name}.Do`]: async (_p, ctx) => {
+                await ctx.returnSuccess('nobody listens')
+              },
+            },
+          },
+          o,
+        ),
+    )
+    await send(bus, 'commands', `${name}.Do`, 1, commandProperties('c-await', uniqueName('nowhere.Key'), 'corr'))
+    await dead.nth(1)
+    await waitFor(() => logs.messages.length >= 1)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(logs.levels()).toEqual(['ERROR'])
+  })
+
   it('lets a handler take over the acknowledgement', async () => {
     const name = serviceName()
     const event = uniqueName('Batch')
