@@ -7,6 +7,7 @@
 import { formatWithOptions, parseArgs } from 'node:util'
 import { type Logger, TopologyError } from '@am/bus-core'
 import { redactUrl } from '@am/errors'
+import { createMemoryBroker } from '@am/testing'
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from 'consola'
 import { colors } from 'consola/utils'
 import { Configurator, Speaker } from './configured.js'
@@ -19,38 +20,58 @@ const DEFAULT_SECONDS = 8
 const ORDERS = 3
 const EXIT = { OK: 0, FAILED: 1, USAGE: 64, UNAVAILABLE: 69, INTERRUPTED: 130 } as const
 const USAGE =
-  'usage: node examples/dist/demo.js [--seconds N] (broker: AMQP_URL, default amqp://guest:***@127.0.0.1:5672/)'
+  'usage: node examples/dist/demo.js [--seconds N] [--memory] (broker: AMQP_URL, default amqp://guest:***@127.0.0.1:5672/, else the in-memory bus)'
 
 async function main(argv: string[]): Promise<number> {
-  const seconds = parseSeconds(argv)
-  if (seconds === undefined) return EXIT.USAGE
-  const url = process.env.AMQP_URL || DEFAULT_URL
+  const args = parseArgv(argv)
+  if (args === undefined) return EXIT.USAGE
+  const { seconds } = args
+  const explicit = process.env.AMQP_URL || undefined
+  const url = explicit ?? DEFAULT_URL
   const safeUrl = redactUrl(url)
-  logger.info(`Demo on ${safeUrl} for ${seconds} s (Ctrl-C stops it)`)
 
   const started = Date.now()
   const counts = new Map<SpiedKind, number>()
-  let spy: Awaited<ReturnType<typeof watchBus>>
-  try {
-    spy = await watchBus({
-      urls: url,
-      onMessage: (message) => {
-        counts.set(message.kind, (counts.get(message.kind) ?? 0) + 1)
-        logger.log(formatMessage(message, Date.now() - started))
-      },
-    })
-  } catch (error) {
-    if (error instanceof TopologyError) throw error
-    // The supervisor's message already names the URL and gives its own advice: keep the reason only.
-    const reason = redactUrl((error as Error).message)
-      .replace(/^no broker at \S+: /, '')
-      .replace(/ \(start RabbitMQ or fix the URL\)$/, '')
-    logger.error(`No broker at ${safeUrl} (${reason}): start RabbitMQ (rabbitmq-server -detached) or set AMQP_URL`)
-    return EXIT.UNAVAILABLE
+  const onMessage = (message: SpiedMessage): void => {
+    counts.set(message.kind, (counts.get(message.kind) ?? 0) + 1)
+    logger.log(formatMessage(message, Date.now() - started))
+  }
+  // Without AMQP_URL and without a local broker, the same services run on @am/testing's in-memory
+  // bus, so that a newcomer sees the toolkit work before installing RabbitMQ.
+  let supervisorFactory: ReturnType<ReturnType<typeof createMemoryBroker>['supervisorFactory']> | undefined
+  let spy: Awaited<ReturnType<typeof watchBus>> | undefined
+  if (!args.memory) {
+    try {
+      spy = await watchBus({ urls: url, onMessage })
+      logger.info(`Demo on ${safeUrl} for ${seconds} s (Ctrl-C stops it)`)
+    } catch (error) {
+      if (error instanceof TopologyError) throw error
+      // The supervisor's message already names the URL and gives its own advice: keep the reason only.
+      const reason = redactUrl((error as Error).message)
+        .replace(/^no broker at \S+: /, '')
+        .replace(/ \(start RabbitMQ or fix the URL\)$/, '')
+      if (explicit) {
+        logger.error(`No broker at ${safeUrl} (${reason}): start RabbitMQ (rabbitmq-server -detached) or set AMQP_URL`)
+        return EXIT.UNAVAILABLE
+      }
+      logger.info(
+        `Demo on the in-memory bus (@am/testing), as no broker answers at ${safeUrl} (${reason}), for ${seconds} s (Ctrl-C stops it). Start RabbitMQ (rabbitmq-server -detached) or set AMQP_URL for the real thing.`,
+      )
+    }
+  } else logger.info(`Demo on the in-memory bus (@am/testing, --memory) for ${seconds} s (Ctrl-C stops it)`)
+  if (!spy) {
+    supervisorFactory = createMemoryBroker().supervisorFactory()
+    spy = await watchBus({ urls: url, onMessage, supervisorFactory })
   }
 
   // The framework's own warnings (connection lost, reconnecting); the bus logs go through the spy.
-  const options = { urls: url, handleSignals: false, stopTimeoutMs: 2_000, logger: frameworkLogger() }
+  const options = {
+    urls: url,
+    handleSignals: false,
+    stopTimeoutMs: 2_000,
+    logger: frameworkLogger(),
+    ...(supervisorFactory ? { supervisorFactory } : {}),
+  }
   const shop = new Shop(options)
   const ping = new Ping(options)
   // Typed services share no common type argument: only what the demo calls.
@@ -88,10 +109,13 @@ async function main(argv: string[]): Promise<number> {
   return EXIT.OK
 }
 
-function parseSeconds(argv: string[]): number | undefined {
-  let values: { seconds?: string; help?: boolean }
+function parseArgv(argv: string[]): { seconds: number; memory: boolean } | undefined {
+  let values: { seconds?: string; help?: boolean; memory?: boolean }
   try {
-    ;({ values } = parseArgs({ args: argv, options: { seconds: { type: 'string' }, help: { type: 'boolean' } } }))
+    ;({ values } = parseArgs({
+      args: argv,
+      options: { seconds: { type: 'string' }, help: { type: 'boolean' }, memory: { type: 'boolean' } },
+    }))
   } catch (error) {
     logger.error(`${(error as Error).message}; ${USAGE}`)
     return undefined
@@ -105,7 +129,7 @@ function parseSeconds(argv: string[]): number | undefined {
     logger.error(`--seconds must be a positive number, got ${values.seconds}; ${USAGE}`)
     return undefined
   }
-  return seconds
+  return { seconds, memory: values.memory ?? false }
 }
 
 /** Resolves after `ms`, or at the first SIGINT/SIGTERM; a second one ends the process at once. */

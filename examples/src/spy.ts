@@ -1,7 +1,15 @@
 // A spy on the whole bus: one exclusive server-named queue per exchange, bound with `#`, consumed
 // without acks. The queues vanish with the connection, so a spy leaves nothing behind.
 import { hostname } from 'node:os'
-import { createSupervisor, type Delivery, defineTopology, EXCHANGES, type Logger } from '@am/bus-core'
+import {
+  createSupervisor,
+  type Delivery,
+  defineTopology,
+  EXCHANGES,
+  type Logger,
+  type SupervisorLike,
+  type SupervisorOptions,
+} from '@am/bus-core'
 import { isRefusal, openEnvelope } from '@am/service'
 
 /** What the spy tells apart; `malformed` fails the envelope checks of its exchange. */
@@ -31,6 +39,8 @@ export interface WatchBusOptions {
   connectTimeoutMs?: number
   /** @default null */
   logger?: Logger | null
+  /** Another transport, e.g. `@am/testing`'s in-memory broker. @default createSupervisor */
+  supervisorFactory?: (options: SupervisorOptions) => SupervisorLike
   /**
    * Longest summary, in characters.
    * @default 72
@@ -59,7 +69,7 @@ export async function watchBus(options: WatchBusOptions): Promise<BusWatch> {
     queues: SPIED.map((name) => ({ key: name, name: '' })),
     bindings: SPIED.map((name) => ({ queue: name, exchange: name, routingKey: '#' })),
   })
-  const bus = createSupervisor({
+  const bus = (options.supervisorFactory ?? createSupervisor)({
     urls: options.urls,
     connectionName: `am-demo-spy@${hostname()}:${process.pid}`,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
@@ -83,7 +93,7 @@ export async function watchBus(options: WatchBusOptions): Promise<BusWatch> {
 }
 
 /** Resolves once connected; rejects at the first failed attempt instead of retrying forever. */
-function firstConnection(bus: ReturnType<typeof createSupervisor>): Promise<void> {
+function firstConnection(bus: SupervisorLike): Promise<void> {
   return new Promise((resolve, reject) => {
     const onReconnecting = ({ error }: { error: Error | undefined }): void => {
       reject(error ?? new Error('the connection failed'))

@@ -36,6 +36,18 @@ describe('the demo', () => {
     expect(stdout).toContain("I'm fine!")
   })
 
+  it('runs the same services on the in-memory bus with --memory, and says so first', async () => {
+    const { code, stdout, stderr } = await runDemo(['--seconds', '3', '--memory'])
+    const lines = stdout.trimEnd().split('\n')
+    const kinds = new Set(lines.map((line) => /^ +\d+\.\d\ds {2}(\w+) +\S+ +(?:[0-9a-f]{8}|-) {2}/.exec(line)?.[1]))
+    expect({ code, stderr, first: lines[0] }).toEqual({
+      code: 0,
+      stderr: '',
+      first: 'Demo on the in-memory bus (@am/testing, --memory) for 3 s (Ctrl-C stops it)',
+    })
+    expect([...kinds].filter(Boolean).sort()).toEqual(['command', 'configuration', 'event', 'log', 'result'])
+  })
+
   it('says what to do and exits 69 when no broker answers', async () => {
     const { code, stdout, stderr } = await runDemo(['--seconds', '3'], 'amqp://guest:secret@127.0.0.1:1/')
     expect({ code, stdout, stderr }).toMatchInlineSnapshot(`
@@ -43,8 +55,7 @@ describe('the demo', () => {
         "code": 69,
         "stderr": "error: No broker at amqp://guest:***@127.0.0.1:1/ (connect ECONNREFUSED 127.0.0.1:1): start RabbitMQ (rabbitmq-server -detached) or set AMQP_URL
       ",
-        "stdout": "Demo on amqp://guest:***@127.0.0.1:1/ for 3 s (Ctrl-C stops it)
-      ",
+        "stdout": "",
       }
     `)
   })
@@ -54,7 +65,7 @@ describe('the demo', () => {
     expect({ code, stderr }).toMatchInlineSnapshot(`
       {
         "code": 64,
-        "stderr": "error: --seconds must be a positive number, got 0; usage: node examples/dist/demo.js [--seconds N] (broker: AMQP_URL, default amqp://guest:***@127.0.0.1:5672/)
+        "stderr": "error: --seconds must be a positive number, got 0; usage: node examples/dist/demo.js [--seconds N] [--memory] (broker: AMQP_URL, default amqp://guest:***@127.0.0.1:5672/, else the in-memory bus)
       ",
       }
     `)
