@@ -539,6 +539,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         { cause: error },
       )
     }
+    batchWrites(connection)
     let resolveClosed!: (error: Error | undefined) => void
     const closed = new Promise<Error | undefined>((resolve) => {
       resolveClosed = resolve
@@ -855,11 +856,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (!wasFailed) this.setState('closing')
     if (gen && !gen.lost) {
       if (!hard) {
-        for (const entry of this.consumers) {
-          if (entry.tag && entry.generation === gen.id) {
-            await gen.consume.cancel(entry.tag).catch(() => undefined)
+        const cancels = async (): Promise<void> => {
+          for (const entry of this.consumers) {
+            if (entry.tag && entry.generation === gen.id) {
+              await gen.consume.cancel(entry.tag).catch(() => undefined)
+            }
           }
         }
+        // A broker that stopped answering never sends cancel-ok: bound the wait.
+        await Promise.race([cancels(), delay(timeoutMs)])
         const drained = await this.until(
           () => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0),
           timeoutMs,
@@ -880,8 +885,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           await Promise.allSettled([gen.consume.close(), gen.main.close(), gen.log.close()])
           await gen.connection.close()
         }
-        // close-ok never comes on a dead socket: bound the wait.
-        await Promise.race([closeAll().catch(() => undefined), delay(timeoutMs)])
+        // close-ok never comes on a dead socket: bound the wait, then drop the socket (an open
+        // one would keep the process alive).
+        const closed = await Promise.race([
+          closeAll().then(
+            () => true,
+            () => true,
+          ),
+          delay(timeoutMs).then(() => false),
+        ])
+        if (!closed) destroySocket(gen.connection)
       }
       this.lose(gen, undefined)
     }
@@ -898,6 +911,29 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+/**
+ * amqplib's muxer writes every frame its channels queued to the socket with a write of its own: a
+ * syscall, and often a TCP segment the broker reads on its own, per publish and per ack. Corking
+ * the socket while the muxer runs sends what one turn of the event loop queued in one write. Same
+ * bytes in the same order, same back-pressure; left alone if amqplib's internals are not as expected.
+ * TODO [amqplib@>2.3.1]: check that `connection.muxer._readIncoming` and `muxer.out` still exist.
+ */
+function batchWrites(model: ChannelModel): void {
+  type Muxer = { out?: { cork?: () => void; uncork?: () => void }; _readIncoming?: () => void }
+  const muxer = (model.connection as unknown as { muxer?: Muxer }).muxer
+  const readIncoming = muxer?._readIncoming
+  const out = muxer?.out
+  if (!muxer || typeof readIncoming !== 'function' || typeof out?.cork !== 'function' || !out.uncork) return
+  muxer._readIncoming = function batched(this: Muxer): void {
+    out.cork?.()
+    try {
+      readIncoming.call(this)
+    } finally {
+      out.uncork?.()
+    }
+  }
 }
 
 function destroySocket(model: ChannelModel): void {
