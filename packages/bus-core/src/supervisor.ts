@@ -937,8 +937,10 @@ function batchWrites(model: ChannelModel): void {
 }
 
 function destroySocket(model: ChannelModel): void {
-  const stream = (model.connection as unknown as { stream?: { destroy?: () => void } }).stream
-  stream?.destroy?.()
+  const stream = (model.connection as unknown as { stream?: { destroy?: (error?: Error) => void } }).stream
+  // With an error: amqplib only watches the socket's 'error' and 'end', and without one it would
+  // keep its heartbeat timers, and the process, alive for two heartbeat intervals.
+  stream?.destroy?.(new Error('connection destroyed'))
 }
 
 /**
