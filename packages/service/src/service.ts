@@ -676,7 +676,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       const consumers = [...this.#business, ...(this.#configConsumer ? [this.#configConsumer] : [])]
       this.#business = []
       this.#configConsumer = undefined
-      await Promise.allSettled(consumers.map((c) => c.cancel()))
+      // A broker that stopped answering never confirms the cancels: bound the wait.
+      await within(Promise.allSettled(consumers.map((c) => c.cancel())), timeoutMs)
       if (this.#handling > 0) {
         await within(
           new Promise<void>((resolve) => {
