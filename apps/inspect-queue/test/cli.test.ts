@@ -1,9 +1,10 @@
 import { createSupervisor } from '@am/bus-core'
+import { closedPort, runBinary } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
 import { eventProperties } from '@am/service'
 import { uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { closedPort, queueWith, runBinary } from './helpers.js'
+import { binary, queueWith } from './helpers.js'
 
 const url = inject('amqpUrl')
 
@@ -16,14 +17,9 @@ describe('am-inspect-queue (built binary)', () => {
       { body: encode({ n: 1 }), options: eventProperties('conv-1') },
       { body: Buffer.from('{"n":2}'), options: { ...eventProperties('conv-2'), contentType: 'application/json' } },
     ])
-    const run = await runBinary([url, queue, '--ndjson'])
+    const run = await runBinary(binary, [url, queue, '--ndjson'])
     expect(run.code).toBe(0)
-    expect(
-      run.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as unknown),
-    ).toEqual([
+    expect(run.json()).toEqual([
       {
         index: 1,
         exchange: '',
@@ -49,7 +45,7 @@ describe('am-inspect-queue (built binary)', () => {
 
   it('exits 1 with a clear message for a queue that does not exist', async () => {
     const missing = uniqueName('am-inspect-missing')
-    const run = await runBinary([url, missing])
+    const run = await runBinary(binary, [url, missing])
     expect(run.code).toBe(1)
     expect(run.stderr).toBe(`error: queue "${missing}" does not exist on this vhost: check its name\n`)
   })
@@ -57,7 +53,7 @@ describe('am-inspect-queue (built binary)', () => {
   it('exits 69 when no broker answers, without the password anywhere', async () => {
     const secret = uniqueName('s3cr3t')
     const port = await closedPort()
-    const run = await runBinary([`amqp://guest:${secret}@127.0.0.1:${port}/`, 'q', '--connect-timeout', '0.5'])
+    const run = await runBinary(binary, [`amqp://guest:${secret}@127.0.0.1:${port}/`, 'q', '--connect-timeout', '0.5'])
     expect(run.code).toBe(69)
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: `))
@@ -68,7 +64,7 @@ describe('am-inspect-queue (built binary)', () => {
     const secret = uniqueName('s3cr3t')
     const bad = new URL(url)
     bad.password = secret
-    const run = await runBinary([bad.href, 'q'])
+    const run = await runBinary(binary, [bad.href, 'q'])
     expect(run.code).toBe(69)
     expect(run.stdout + run.stderr).not.toContain(secret)
   })
@@ -78,13 +74,13 @@ describe('am-inspect-queue (built binary)', () => {
     { args: ['amqp://localhost', 'q', '--count', 'lots'], message: /--count must be an integer/ },
     { args: ['amqp://localhost', 'q', '--nope'], message: /Unknown option `--nope`/ },
   ])('exits 64 on a usage error: $args', async ({ args, message }) => {
-    const run = await runBinary(args)
+    const run = await runBinary(binary, args)
     expect(run.code).toBe(64)
     expect(run.stderr).toMatch(message)
   })
 
   it('shows help with examples', async () => {
-    const help = await runBinary(['--help'])
+    const help = await runBinary(binary, ['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('$ am-inspect-queue [amqp_url] <queue> [--count N]')
     expect(help.stdout).toContain('Examples:\n  $ am-inspect-queue amqp://guest:guest@localhost:5672/ dead_letters')

@@ -5,10 +5,10 @@ import { createSupervisor, type Supervisor } from '@am/bus-core'
 import { createMemoryContext } from '@am/cli-kit'
 import { encode } from '@am/codec'
 import { eventProperties } from '@am/service'
-import { uniqueName, waitFor } from '@am/testkit'
+import { drain, uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { type InspectQueueOptions, inspectQueue } from '../src/commands/inspect-queue.js'
-import { drain, queueWith } from './helpers.js'
+import { queueWith } from './helpers.js'
 
 const url = inject('amqpUrl')
 

@@ -1,7 +1,6 @@
-import type { ChildProcess } from 'node:child_process'
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { type BinaryRun, closedPort, runBinary } from '@am/cli-kit/testing'
+import { closedPort, runBinary, startBinary } from '@am/cli-kit/testing'
 import { closeConnections, uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { gelfPublisher } from './gelf.js'
@@ -11,34 +10,20 @@ const url = inject('amqpUrl')
 
 /** Starts the built logger; resolves once it says it is subscribed. */
 async function startLogger(args: string[], env?: NodeJS.ProcessEnv) {
-  let child: ChildProcess | undefined
-  let stdout = ''
-  let stderr = ''
-  const done: Promise<BinaryRun> = runBinary(bin, args, {
-    ...(env ? { env } : {}),
-    onSpawn: (spawned) => {
-      child = spawned
-      spawned.stdout?.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString()
-      })
-      spawned.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString()
-      })
-    },
-  })
+  const started = startBinary(bin, args, env ? { env } : {})
   onTestFinished(() => {
-    child?.kill('SIGKILL')
+    started.child.kill('SIGKILL')
   })
   await waitFor(
-    () => (stdout + stderr).includes('subscribed to logs') || child?.exitCode !== null,
+    () => (started.stdout() + started.stderr()).includes('subscribed to logs') || started.child.exitCode !== null,
     10_000,
     'the subscription',
   )
   return {
-    child: child as ChildProcess,
-    done,
-    lines: () => stdout.split('\n').filter(Boolean),
-    stderr: () => stderr,
+    child: started.child,
+    done: started.exited,
+    lines: () => started.stdout().split('\n').filter(Boolean),
+    stderr: started.stderr,
   }
 }
 

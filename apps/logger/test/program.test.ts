@@ -1,21 +1,10 @@
-import { createMemoryContext, parseArgv } from '@am/cli-kit'
+import { captureInput } from '@am/cli-kit/testing'
 import { describe, expect, it } from 'vitest'
-import type { LoggerArgs, LoggerOptions } from '../src/commands/logger.js'
 import { createCli } from '../src/program.js'
 
 const URL = 'amqp://guest:guest@localhost/vh'
 
-async function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const { ctx } = createMemoryContext({ env })
-  let input: { args: LoggerArgs; options: LoggerOptions } | undefined
-  const cli = createCli(ctx, async (_ctx, args, options) => {
-    input = { args, options }
-    return 0
-  })
-  parseArgv(cli, ['node', 'am-logger', ...argv])
-  await cli.runMatchedCommand()
-  return input
-}
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => captureInput(createCli, argv, env)
 
 const defaults = { filters: ['#'], connectTimeoutMs: 5_000, ndjson: false }
 

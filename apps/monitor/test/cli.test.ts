@@ -1,16 +1,17 @@
 import { createSupervisor } from '@am/bus-core'
+import { closedPort, runBinary, startBinary } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
 import { eventProperties } from '@am/service'
 import { uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { closedPort, runBinary, startBinary } from './helpers.js'
+import { binary } from './helpers.js'
 
 const url = inject('amqpUrl')
 
 describe('am-monitor (built binary)', () => {
   it('prints NDJSON only on stdout and exits 0 after --count messages', async () => {
     const key = uniqueName('MonCli')
-    const started = startBinary([url, '--events', key, `${key}.*`, '--count', '2', '--ndjson'])
+    const started = startBinary(binary, [url, '--events', key, `${key}.*`, '--count', '2', '--ndjson'])
     onTestFinished(() => void started.child.kill('SIGKILL'))
     await waitFor(() => started.stderr().includes('Monitoring'), 10_000, 'the monitor to start')
     await using bus = createSupervisor({ urls: url })
@@ -22,12 +23,7 @@ describe('am-monitor (built binary)', () => {
     })
     const run = await started.exited
     expect(run.code).toBe(0)
-    expect(
-      run.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as unknown),
-    ).toEqual([
+    expect(run.json()).toEqual([
       {
         kind: 'event',
         exchange: 'events',
@@ -58,7 +54,7 @@ describe('am-monitor (built binary)', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)(
     'exits 0 promptly on %s when only configurations are watched (eventail B7)',
     async (signal) => {
-      const started = startBinary([url, '--configurations', uniqueName('MonSig')])
+      const started = startBinary(binary, [url, '--configurations', uniqueName('MonSig')])
       onTestFinished(() => void started.child.kill('SIGKILL'))
       await waitFor(() => started.stdout().includes('Monitoring'), 10_000, 'the monitor to start')
       const sent = Date.now()
@@ -72,7 +68,7 @@ describe('am-monitor (built binary)', () => {
   it('exits 69 when no broker answers, without the password anywhere', async () => {
     const secret = uniqueName('s3cr3t')
     const port = await closedPort()
-    const run = await runBinary([
+    const run = await runBinary(binary, [
       `amqp://guest:${secret}@127.0.0.1:${port}/`,
       '--events',
       '#',
@@ -89,7 +85,7 @@ describe('am-monitor (built binary)', () => {
     const secret = uniqueName('s3cr3t')
     const bad = new URL(url)
     bad.password = secret
-    const run = await runBinary([bad.href, '--events', '#'])
+    const run = await runBinary(binary, [bad.href, '--events', '#'])
     expect(run.code).toBe(69)
     expect(run.stderr).toMatch(/ACCESS.REFUSED/)
     expect(run.stdout + run.stderr).not.toContain(secret)
@@ -101,19 +97,19 @@ describe('am-monitor (built binary)', () => {
     { args: ['--events', '#'], message: /give the broker URL as first argument or set AMQP_URL/ },
     { args: ['amqp://localhost', '--events', '#', '--count', 'x'], message: /--count must be an integer/ },
   ])('exits 64 on a usage error: $args', async ({ args, message }) => {
-    const run = await runBinary(args)
+    const run = await runBinary(binary, args)
     expect(run.code).toBe(64)
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(message)
   })
 
   it('shows help with examples and the version', async () => {
-    const help = await runBinary(['--help'])
+    const help = await runBinary(binary, ['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('$ am-monitor [amqp_url] [--events P...]')
     expect(help.stdout).toContain('--filter-fields <field=value>')
     expect(help.stdout).toContain('Examples:\n  $ am-monitor amqp://guest:guest@localhost:5672/ --events "#"')
-    const version = await runBinary(['--version'])
+    const version = await runBinary(binary, ['--version'])
     expect(version.stdout).toMatch(/^am-monitor\/\d+\.\d+\.\d+ /)
   })
 })

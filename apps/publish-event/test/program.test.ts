@@ -1,21 +1,10 @@
-import { createMemoryContext, parseArgv } from '@am/cli-kit'
+import { captureInput } from '@am/cli-kit/testing'
 import { describe, expect, it } from 'vitest'
-import type { PublishEventArgs, PublishEventOptions } from '../src/commands/publish-event.js'
 import { createCli } from '../src/program.js'
 
 const URL = 'amqp://guest:guest@localhost/vh'
 
-async function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const { ctx } = createMemoryContext({ env })
-  let input: { args: PublishEventArgs; options: PublishEventOptions } | undefined
-  const cli = createCli(ctx, async (_ctx, args, options) => {
-    input = { args, options }
-    return 0
-  })
-  parseArgv(cli, ['node', 'am-publish-event', ...argv])
-  await cli.runMatchedCommand()
-  return input
-}
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => captureInput(createCli, argv, env)
 
 const defaults = { timeoutMs: 30_000, connectTimeoutMs: 5_000, ndjson: false }
 

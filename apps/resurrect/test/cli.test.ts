@@ -1,9 +1,10 @@
 import { createSupervisor, type Supervisor } from '@am/bus-core'
+import { closedPort, runBinary } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
 import { eventProperties } from '@am/service'
 import { uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { closedPort, deadLetterRig, runBinary } from './helpers.js'
+import { binary, deadLetterRig } from './helpers.js'
 
 const url = inject('amqpUrl')
 
@@ -14,12 +15,6 @@ async function broker(): Promise<Supervisor> {
   return bus
 }
 
-const ndjson = (stdout: string) =>
-  stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as unknown)
-
 describe('am-resurrect (built binary)', () => {
   it('replays to the dead queue only, prints NDJSON and exits 0', async () => {
     const bus = await broker()
@@ -28,9 +23,18 @@ describe('am-resurrect (built binary)', () => {
       { routingKey: 'Key.a', body: encode(1), options: eventProperties('c-a') },
       { routingKey: 'Key.b', body: encode(2), options: eventProperties('c-b') },
     ])
-    const run = await runBinary([url, rig.dlq, '--filter', 'Key.a', 'nothing.else', '--batch_size', '1', '--ndjson'])
+    const run = await runBinary(binary, [
+      url,
+      rig.dlq,
+      '--filter',
+      'Key.a',
+      'nothing.else',
+      '--batch_size',
+      '1',
+      '--ndjson',
+    ])
     expect(run.code).toBe(0)
-    expect(ndjson(run.stdout)).toEqual([
+    expect(run.json()).toEqual([
       { action: 'replayed', routingKey: 'Key.a', queue: rig.queue, conversationId: 'c-a' },
       {
         action: 'skipped',
@@ -51,7 +55,7 @@ describe('am-resurrect (built binary)', () => {
     const rig = await deadLetterRig(bus)
     await rig.kill([{ routingKey: 'Key.x', body: encode(1), options: eventProperties('c-x') }])
     await bus.withChannel((channel) => channel.deleteQueue(rig.queue))
-    const run = await runBinary([url, rig.dlq])
+    const run = await runBinary(binary, [url, rig.dlq])
     expect(run.code).toBe(1)
     expect(run.stdout).toBe(
       `Failed Key.x (conversation c-x) to queue ${rig.queue}: unroutable: queue ${rig.queue} does not exist any more; left in ${rig.dlq}\nDone: 0 replayed, 0 skipped, 1 failed.\n`,
@@ -63,9 +67,9 @@ describe('am-resurrect (built binary)', () => {
     const bus = await broker()
     const rig = await deadLetterRig(bus)
     await rig.kill([{ routingKey: 'Key.d', body: encode(1), options: eventProperties('c-d') }])
-    const run = await runBinary([url, '--dry-run', rig.dlq, '--ndjson'])
+    const run = await runBinary(binary, [url, '--dry-run', rig.dlq, '--ndjson'])
     expect(run.code).toBe(0)
-    expect(ndjson(run.stdout)).toEqual([
+    expect(run.json()).toEqual([
       { action: 'would-replay', routingKey: 'Key.d', queue: rig.queue, conversationId: 'c-d' },
       { summary: { replayed: 0, skipped: 0, failed: 0, wouldReplay: 1, stoppedBy: 'count' } },
     ])
@@ -75,7 +79,7 @@ describe('am-resurrect (built binary)', () => {
 
   it('exits 1 with a clear message for a DLQ that does not exist', async () => {
     const missing = uniqueName('am-res-missing')
-    const run = await runBinary([url, missing, '--ndjson'])
+    const run = await runBinary(binary, [url, missing, '--ndjson'])
     expect(run.code).toBe(1)
     expect(run.stdout).toBe('')
     expect(run.stderr).toBe(`error: queue "${missing}" does not exist on this vhost: check its name\n`)
@@ -84,7 +88,12 @@ describe('am-resurrect (built binary)', () => {
   it('exits 69 when no broker answers, without the password anywhere', async () => {
     const secret = uniqueName('s3cr3t')
     const port = await closedPort()
-    const run = await runBinary([`amqp://guest:${secret}@127.0.0.1:${port}/`, 'dlq', '--connect-timeout', '0.5'])
+    const run = await runBinary(binary, [
+      `amqp://guest:${secret}@127.0.0.1:${port}/`,
+      'dlq',
+      '--connect-timeout',
+      '0.5',
+    ])
     expect(run.code).toBe(69)
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: `))
@@ -95,7 +104,7 @@ describe('am-resurrect (built binary)', () => {
     const secret = uniqueName('s3cr3t')
     const bad = new URL(url)
     bad.password = secret
-    const run = await runBinary([bad.href, 'dlq'])
+    const run = await runBinary(binary, [bad.href, 'dlq'])
     expect(run.code).toBe(69)
     expect(run.stdout + run.stderr).not.toContain(secret)
   })
@@ -105,13 +114,13 @@ describe('am-resurrect (built binary)', () => {
     { args: ['amqp://localhost', 'dlq', '--batch_size', '0'], message: /--batch-size must be an integer ≥ 1/ },
     { args: ['amqp://localhost', 'dlq', '--what'], message: /Unknown option `--what`/ },
   ])('exits 64 on a usage error: $args', async ({ args, message }) => {
-    const run = await runBinary(args)
+    const run = await runBinary(binary, args)
     expect(run.code).toBe(64)
     expect(run.stderr).toMatch(message)
   })
 
   it('shows help with examples', async () => {
-    const help = await runBinary(['--help'])
+    const help = await runBinary(binary, ['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('$ am-resurrect [amqp_url] <dlq> [--count N] [--batch_size B] [--filter NAME...]')
     expect(help.stdout).toContain(

@@ -2,10 +2,10 @@ import { createSupervisor, type Supervisor } from '@am/bus-core'
 import { createMemoryContext } from '@am/cli-kit'
 import { encode } from '@am/codec'
 import { commandProperties, eventProperties } from '@am/service'
-import { uniqueName, waitFor } from '@am/testkit'
+import { drain, uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { fingerprint, type ResurrectOptions, resurrect } from '../src/commands/resurrect.js'
-import { deadLetterRig, drain } from './helpers.js'
+import { deadLetterRig } from './helpers.js'
 
 const url = inject('amqpUrl')
 

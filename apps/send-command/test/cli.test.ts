@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { closedPort, runBinary } from '@am/cli-kit/testing'
+import { closedPort, runBinary, startBinary } from '@am/cli-kit/testing'
 import { uniqueName, waitFor } from '@am/testkit'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { startResponder } from './responder.js'
@@ -84,17 +83,12 @@ describe('am-send-command (built binary)', () => {
 
   it('ends promptly on SIGINT while waiting', async () => {
     const responder = await startResponder(url, () => ({ silent: true }))
-    let child: ChildProcess | undefined
-    const pending = runBinary(bin, [url, responder.command, await payload({})], {
-      onSpawn: (spawned) => {
-        child = spawned
-      },
-    })
+    const tool = startBinary(bin, [url, responder.command, await payload({})])
     // Once the command reached the responder, the tool waits for its result.
     await waitFor(() => responder.received.length === 1, 10_000, 'the command')
     const started = Date.now()
-    child?.kill('SIGINT')
-    const run = await pending
+    tool.child.kill('SIGINT')
+    const run = await tool.exited
     expect(Date.now() - started).toBeLessThan(2_000)
     expect(run.code).toBe(130)
     expect(run.stderr).toContain('interrupted by SIGINT')

@@ -1,5 +1,9 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import type { CAC } from 'cac'
+import type { CliContext } from './context.js'
+import { createMemoryContext } from './memory.js'
+import { type ArgvOptions, parseArgv } from './program.js'
 
 /** What a finished tool process gave. */
 export interface BinaryRun {
@@ -20,7 +24,7 @@ export interface RunBinaryOptions {
   /** Kills the process (SIGKILL) after this many ms. @default 20000 */
   timeoutMs?: number
   /** Called with the child as soon as it is spawned (to send signals, watch stdout…). */
-  onSpawn?: (child: import('node:child_process').ChildProcess) => void
+  onSpawn?: (child: ChildProcess) => void
 }
 
 /**
@@ -57,6 +61,85 @@ export function runBinary(script: string, args: readonly string[], options: RunB
     child.stdin.end(options.input)
     options.onSpawn?.(child)
   })
+}
+
+/** A tool started by `startBinary`: its output so far, and its end. */
+export interface StartedBinary {
+  child: ChildProcess
+  /** Everything it wrote to stdout so far. */
+  stdout(): string
+  /** Everything it wrote to stderr so far. */
+  stderr(): string
+  /** Resolves when it has exited, as `runBinary` does. */
+  exited: Promise<BinaryRun>
+}
+
+/**
+ * Starts a built tool like `runBinary` but returns at once, so that a test can watch its output
+ * while it runs and send it signals.
+ * @example
+ * const started = startBinary(bin, [url, '--events', '#'])
+ * await waitFor(() => started.stderr().includes('Monitoring'))
+ * started.child.kill('SIGINT')
+ * expect((await started.exited).code).toBe(0)
+ */
+export function startBinary(
+  script: string,
+  args: readonly string[],
+  options: Omit<RunBinaryOptions, 'onSpawn'> = {},
+): StartedBinary {
+  let out = ''
+  let err = ''
+  let child: ChildProcess | undefined
+  const exited = runBinary(script, args, {
+    ...options,
+    onSpawn: (spawned) => {
+      child = spawned
+      spawned.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+      })
+      spawned.stderr?.on('data', (chunk: Buffer) => {
+        err += chunk.toString()
+      })
+    },
+  })
+  // runBinary spawns synchronously, so the child is there.
+  return { child: child as ChildProcess, stdout: () => out, stderr: () => err, exited }
+}
+
+/**
+ * Parses `args` with the program `createCli` builds, as the binary does (`parseArgv`), with a
+ * memory context whose environment is `env`; the command is not run.
+ */
+export function parseCli(
+  createCli: (ctx: CliContext) => CAC,
+  args: readonly string[],
+  options: ArgvOptions & { env?: NodeJS.ProcessEnv } = {},
+): ReturnType<CAC['parse']> {
+  const { env = {}, ...argv } = options
+  const cli = createCli(createMemoryContext({ env }).ctx)
+  return parseArgv(cli, ['node', cli.name, ...args], argv)
+}
+
+/**
+ * What a tool's action hands to its runner for `args` (`undefined` after `--help`): for tools
+ * whose `createCli(ctx, run)` takes the runner, so that the argv → input mapping is tested
+ * without the command.
+ * @throws what parsing or the mapping throws (cac's errors, `CliError` usage errors).
+ */
+export async function captureInput<Args, Options>(
+  createCli: (ctx: CliContext, run: (ctx: CliContext, args: Args, options: Options) => Promise<number>) => CAC,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ args: Args; options: Options } | undefined> {
+  let input: { args: Args; options: Options } | undefined
+  const cli = createCli(createMemoryContext({ env }).ctx, async (_ctx, parsedArgs, parsedOptions) => {
+    input = { args: parsedArgs, options: parsedOptions }
+    return 0
+  })
+  parseArgv(cli, ['node', cli.name, ...args])
+  await cli.runMatchedCommand()
+  return input
 }
 
 /** A loopback port with nothing listening on it (connections are refused). */

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type {} from 'vitest'
 
+export type { ChannelLender } from './queue.js'
+export { drain } from './queue.js'
+
 const exec = promisify(execFile)
 
 declare module 'vitest' {
