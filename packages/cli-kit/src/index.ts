@@ -25,6 +25,7 @@ export type { ConnectBusOptions } from './connect.js'
 export { connectBus } from './connect.js'
 export type { PublishStatus } from './publish.js'
 export { publishMandatory } from './publish.js'
+export { countReadyMessages } from './queue.js'
 export type { DeadlineOptions } from './wait.js'
 export { withDeadline } from './wait.js'
 

@@ -5,6 +5,7 @@ import {
   CliError,
   checkSaveDirectory,
   connectBus,
+  countReadyMessages,
   createProgress,
   extensionFor,
   ndjsonContext,
@@ -17,7 +18,6 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { decode, JSON_CONTENT_TYPE } from '@am/codec'
-import { isAmError } from '@am/errors'
 import type { GetMessage, MessageProperties } from 'amqplib'
 
 /** Options as cac hands them. */
@@ -132,7 +132,7 @@ async function inspectWith(
   settings: InspectQueueSettings,
 ): Promise<InspectQueueResult> {
   const { queue } = settings
-  const ready = await readyCount(bus, queue)
+  const ready = await countReadyMessages(bus, queue)
   const limit = settings.count > 0 ? settings.count : ready
   const result: InspectQueueResult = { queue, ready, shown: 0, saved: 0 }
   if (limit === 0) {
@@ -177,19 +177,6 @@ async function inspectWith(
     `${fetched} message${fetched === 1 ? '' : 's'} of ${queue} shown${shortBy}${ctx.signal.aborted ? ' before the interruption' : ''}; all are back in the queue, in order, now flagged redelivered.`,
   )
   return result
-}
-
-async function readyCount(bus: Supervisor, queue: string): Promise<number> {
-  try {
-    return (await bus.checkQueue(queue)).messageCount
-  } catch (error) {
-    if (isAmError(error, 'TOPOLOGY_NOT_FOUND')) {
-      throw new CliError('CLI_FAILED', `queue ${JSON.stringify(queue)} does not exist on this vhost: check its name`, {
-        cause: error,
-      })
-    }
-    throw error
-  }
 }
 
 /** The readable form of a fetched message; the body is decoded by its content type. */

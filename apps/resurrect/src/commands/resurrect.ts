@@ -4,6 +4,7 @@ import {
   type CliContext,
   CliError,
   connectBus,
+  countReadyMessages,
   createProgress,
   listOption,
   ndjsonContext,
@@ -180,7 +181,7 @@ interface Entry {
 
 async function replay(ctx: CliContext, bus: Supervisor, settings: ResurrectSettings): Promise<ResurrectResult> {
   const { dlq } = settings
-  const ready = await readyCount(bus, dlq)
+  const ready = await countReadyMessages(bus, dlq)
   const limit = settings.count > 0 ? settings.count : ready
   const summary: ResurrectSummary = { replayed: 0, skipped: 0, failed: 0, wouldReplay: 0, stoppedBy: 'count' }
   const emit = (report: ReplayReport): void => {
@@ -412,19 +413,6 @@ function existenceCache(bus: Supervisor): (name: string) => Promise<boolean> {
       known.set(name, answer)
     }
     return answer
-  }
-}
-
-async function readyCount(bus: Supervisor, queue: string): Promise<number> {
-  try {
-    return (await bus.checkQueue(queue)).messageCount
-  } catch (error) {
-    if (isAmError(error, 'TOPOLOGY_NOT_FOUND')) {
-      throw new CliError('CLI_FAILED', `queue ${JSON.stringify(queue)} does not exist on this vhost: check its name`, {
-        cause: error,
-      })
-    }
-    throw error
   }
 }
 
