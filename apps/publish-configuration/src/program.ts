@@ -1,11 +1,10 @@
 import {
   type CliContext,
-  CliError,
   createProgram,
   EXIT,
   parseCommonOptions,
   parseSecondsOption,
-  splitUrl,
+  splitPayloadArgs,
 } from '@am/cli-kit'
 import type { CAC } from 'cac'
 import { version } from '../package.json'
@@ -48,14 +47,7 @@ export function toInput(
   options: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
 ): { args: PublishConfigurationArgs; options: PublishConfigurationOptions } {
-  const { url, rest } = splitUrl(positionals, env)
-  const [name, payloadFile, ...extra] = rest
-  if (!name || !payloadFile || extra.length > 0) {
-    throw new CliError(
-      'CLI_USAGE',
-      `expected <name> <payload_file> after the broker URL, got ${rest.length} argument(s); see --help`,
-    )
-  }
+  const { url, name, payloadFile } = splitPayloadArgs(positionals, env, '<name>')
   return {
     args: { url, name, payloadFile },
     options: {

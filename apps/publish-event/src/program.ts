@@ -1,12 +1,11 @@
 import {
   type CliContext,
-  CliError,
   createProgram,
   EXIT,
   optionValues,
   parseCommonOptions,
   parseSecondsOption,
-  splitUrl,
+  splitPayloadArgs,
 } from '@am/cli-kit'
 import type { CAC } from 'cac'
 import { version } from '../package.json'
@@ -47,14 +46,7 @@ export function toInput(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): { args: PublishEventArgs; options: PublishEventOptions } {
-  const { url, rest } = splitUrl(positionals, env)
-  const [event, payloadFile, ...extra] = rest
-  if (!event || !payloadFile || extra.length > 0) {
-    throw new CliError(
-      'CLI_USAGE',
-      `expected <event> <payload_file> after the broker URL, got ${rest.length} argument(s); see --help`,
-    )
-  }
+  const { url, name: event, payloadFile } = splitPayloadArgs(positionals, env, '<event>')
   const conversationId = optionValues(argv, 'conversation-id').at(-1)
   return {
     args: { url, event, payloadFile },

@@ -1,12 +1,11 @@
 import {
   type CliContext,
-  CliError,
   createProgram,
   EXIT,
   optionValues,
   parseCommonOptions,
   parseSecondsOption,
-  splitUrl,
+  splitPayloadArgs,
 } from '@am/cli-kit'
 import type { CAC } from 'cac'
 import { version } from '../package.json'
@@ -47,14 +46,7 @@ export function toInput(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): { args: SendCommandArgs; options: SendCommandOptions } {
-  const { url, rest } = splitUrl(positionals, env)
-  const [command, payloadFile, ...extra] = rest
-  if (!command || !payloadFile || extra.length > 0) {
-    throw new CliError(
-      'CLI_USAGE',
-      `expected <service.Command> <payload_file> after the broker URL, got ${rest.length} argument(s); see --help`,
-    )
-  }
+  const { url, name: command, payloadFile } = splitPayloadArgs(positionals, env, '<service.Command>')
   const conversationId = optionValues(argv, 'conversation-id').at(-1)
   return {
     args: { url, command, payloadFile },

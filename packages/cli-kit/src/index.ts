@@ -17,14 +17,14 @@ export type { NumberOptionRules } from './argv.js'
 export { listOption, optionValues, parseNumberOption, parseSecondsOption } from './argv.js'
 export type { ArgvOptions, CommonOptions, ProgramOptions } from './program.js'
 export { createProgram, parseArgv, parseCommonOptions, runProgram } from './program.js'
-export { isBrokerUrl, resolveUrl, splitUrl } from './url.js'
+export { isBrokerUrl, resolveUrl, splitPayloadArgs, splitUrl } from './url.js'
 
 // Broker, waiting and publishing
 
 export type { ConnectBusOptions } from './connect.js'
 export { connectBus } from './connect.js'
-export type { PublishStatus } from './publish.js'
-export { publishMandatory } from './publish.js'
+export type { PublishPayloadFileOptions, PublishStatus } from './publish.js'
+export { publishMandatory, publishPayloadFile } from './publish.js'
 export { countReadyMessages } from './queue.js'
 export type { DeadlineOptions } from './wait.js'
 export { withDeadline } from './wait.js'

@@ -1,5 +1,9 @@
-import { PublishError, type PublishOptions, type Supervisor } from '@am/bus-core'
+import { defineTopology, PublishError, type PublishOptions, type Supervisor } from '@am/bus-core'
+import type { ContentType } from '@am/codec'
+import { connectBus } from './connect.js'
+import type { CliContext } from './context.js'
 import { CliError } from './errors.js'
+import { readPayload } from './payload.js'
 import { withDeadline } from './wait.js'
 
 /** How a confirmed publish ended: acked, returned as unroutable (`mandatory`), or refused (nack). */
@@ -32,4 +36,58 @@ export async function publishMandatory(
     },
   )
   return withDeadline(publish, { ...options, what: `the broker to confirm ${routingKey}` })
+}
+
+/** Options of `publishPayloadFile`. */
+export interface PublishPayloadFileOptions {
+  /** The tool's name without `am-` (`publish-event`), for the connection name. */
+  tool: string
+  /** A topic exchange; declared (durable) when missing. */
+  exchange: string
+  routingKey: string
+  /** `*.json`, `*.cbor`, or `-` for JSON on `stdin`. */
+  payloadFile: string
+  /** The message properties, for the payload's content type. */
+  properties: (contentType: ContentType) => PublishOptions
+  /** How long to wait for the broker's confirm, in ms. */
+  timeoutMs: number
+  /** How long to wait for the broker, in ms. */
+  connectTimeoutMs: number
+  /** Where `-` reads from. @default process.stdin */
+  stdin?: NodeJS.ReadableStream
+}
+
+/**
+ * Publishes one payload file as it is (its bytes, in its encoding) with `mandatory`, waits for
+ * the broker's confirm and closes the connection cleanly. The file is read before connecting, so
+ * a bad payload is a usage error without a broker.
+ * @throws {CliError} what `readPayload`, `connectBus` and `publishMandatory` throw.
+ */
+export async function publishPayloadFile(
+  ctx: CliContext,
+  url: string,
+  options: PublishPayloadFileOptions,
+): Promise<{ status: PublishStatus; contentType: ContentType }> {
+  const payload = await readPayload(options.payloadFile, options.stdin ?? process.stdin)
+  const bus = await connectBus(ctx, url, {
+    tool: options.tool,
+    topology: defineTopology({ exchanges: [{ name: options.exchange, type: 'topic' }] }),
+    connectTimeoutMs: options.connectTimeoutMs,
+  })
+  let status: PublishStatus
+  try {
+    status = await publishMandatory(
+      bus,
+      options.exchange,
+      options.routingKey,
+      payload.bytes,
+      options.properties(payload.contentType),
+      { signal: ctx.signal, timeoutMs: options.timeoutMs },
+    )
+  } catch (error) {
+    await bus.destroy()
+    throw error
+  }
+  await bus.close()
+  return { status, contentType: payload.contentType }
 }

@@ -29,3 +29,25 @@ export function splitUrl(positionals: readonly string[], env: NodeJS.ProcessEnv)
   if (isBrokerUrl(first)) return { url: first, rest: others }
   return { url: resolveUrl(undefined, env), rest: first === undefined ? [] : [first, ...others] }
 }
+
+/**
+ * The positionals of a tool that sends one payload file: `[url] <name> <payload_file>`, the URL
+ * optional when `AMQP_URL` is set (see `splitUrl`). `label` names the first one in the usage error.
+ * @throws {CliError} `CLI_USAGE` when there is no URL, or not exactly two other arguments:
+ *   `expected <event> <payload_file> after the broker URL, got 1 argument(s); see --help`.
+ */
+export function splitPayloadArgs(
+  positionals: readonly string[],
+  env: NodeJS.ProcessEnv,
+  label: string,
+): { url: string; name: string; payloadFile: string } {
+  const { url, rest } = splitUrl(positionals, env)
+  const [name, payloadFile, ...extra] = rest
+  if (!name || !payloadFile || extra.length > 0) {
+    throw new CliError(
+      'CLI_USAGE',
+      `expected ${label} <payload_file> after the broker URL, got ${rest.length} argument(s); see --help`,
+    )
+  }
+  return { url, name, payloadFile }
+}

@@ -1,6 +1,10 @@
-import { uniqueName } from '@am/testkit'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { connectBus, createMemoryContext, publishMandatory } from '../src/index.js'
+import { connectBus, createMemoryContext, publishMandatory, publishPayloadFile } from '../src/index.js'
+import { closedPort } from '../src/testing.js'
 
 const url = inject('amqpUrl')
 
@@ -37,5 +41,79 @@ describe('publishMandatory', () => {
       args: { 'x-max-length': 0, 'x-overflow': 'reject-publish' },
     })
     await expect(publishMandatory(supervisor, exchange, 'k', Buffer.from('{}'), {})).resolves.toBe('nacked')
+  })
+})
+
+async function payloadFile(name: string, content: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-kit-publish-'))
+  onTestFinished(() => rm(dir, { recursive: true, force: true }))
+  await writeFile(join(dir, name), content)
+  return join(dir, name)
+}
+
+describe('publishPayloadFile', () => {
+  const options = { tool: 'kit-test', timeoutMs: 5_000, connectTimeoutMs: 5_000 }
+
+  /** A durable topic exchange, as the tools declare theirs, deleted after the test. */
+  async function durableExchange(exchange: string, queue?: string) {
+    const supervisor = await connectBus(createMemoryContext().ctx, url, {
+      tool: 'kit-test',
+      topology: {
+        exchanges: [{ name: exchange, type: 'topic' }],
+        queues: queue ? [{ key: 'q', name: queue, durable: false, autoDelete: true }] : [],
+        bindings: queue ? [{ queue: 'q', exchange, routingKey: 'k' }] : [],
+      },
+    })
+    onTestFinished(async () => {
+      await supervisor.withChannel((channel) => channel.deleteExchange(exchange))
+      await supervisor.destroy()
+    })
+    return supervisor
+  }
+
+  it('publishes the file as it is, with its properties, and reports the confirm', async () => {
+    const exchange = uniqueName('kit-x')
+    const queue = uniqueName('kit-q')
+    const supervisor = await durableExchange(exchange, queue)
+    const text = '{"id": 12345678901234567890}'
+    const result = await publishPayloadFile(createMemoryContext().ctx, url, {
+      ...options,
+      exchange,
+      routingKey: 'k',
+      payloadFile: await payloadFile('p.json', text),
+      properties: (contentType) => ({ contentType, headers: { conversation_id: 'c-1' } }),
+    })
+    expect(result).toEqual({ status: 'confirmed', contentType: 'application/json' })
+    const message = await waitFor(() => supervisor.withChannel((channel) => channel.get(queue, { noAck: true })))
+    expect(message.content.toString()).toBe(text)
+    expect(message.properties).toMatchObject({ contentType: 'application/json', headers: { conversation_id: 'c-1' } })
+  })
+
+  it('reports an unroutable payload', async () => {
+    const exchange = uniqueName('kit-x')
+    await durableExchange(exchange)
+    const result = await publishPayloadFile(createMemoryContext().ctx, url, {
+      ...options,
+      exchange,
+      routingKey: 'nobody',
+      payloadFile: await payloadFile('p.json', '{}'),
+      properties: (contentType) => ({ contentType }),
+    })
+    expect(result.status).toBe('unroutable')
+  })
+
+  it('refuses a bad payload before connecting', async () => {
+    const port = await closedPort()
+    const failure = publishPayloadFile(createMemoryContext().ctx, `amqp://127.0.0.1:${port}/`, {
+      ...options,
+      exchange: 'x',
+      routingKey: 'k',
+      payloadFile: await payloadFile('p.json', '{oops'),
+      properties: () => ({}),
+    })
+    await expect(failure).rejects.toMatchObject({
+      code: 'CLI_USAGE',
+      message: expect.stringMatching(/is not valid JSON/),
+    })
   })
 })

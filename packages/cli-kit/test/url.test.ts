@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isBrokerUrl, resolveUrl, splitUrl } from '../src/index.js'
+import { isBrokerUrl, resolveUrl, splitPayloadArgs, splitUrl } from '../src/index.js'
 
 const env = { AMQP_URL: 'amqp://env-host' }
 
@@ -44,5 +44,27 @@ describe('isBrokerUrl', () => {
     [undefined, false],
   ])('%s → %s', (value, expected) => {
     expect(isBrokerUrl(value)).toBe(expected)
+  })
+})
+
+describe('splitPayloadArgs', () => {
+  it.each([
+    [['amqp://h/v', 'Ev', 'p.json'], { url: 'amqp://h/v', name: 'Ev', payloadFile: 'p.json' }],
+    [['Ev', '\u0000-'], { url: 'amqp://env-host', name: 'Ev', payloadFile: '-' }],
+  ])('splits %j', (positionals, expected) => {
+    expect(splitPayloadArgs(positionals, env, '<event>')).toEqual(expected)
+  })
+
+  it.each([
+    [['amqp://h', 'Ev'], 1],
+    [['amqp://h', 'Ev', 'p.json', 'extra'], 3],
+    [[], 0],
+  ])('is a usage error naming the arguments for %j', (positionals, count) => {
+    expect(() => splitPayloadArgs(positionals, env, '<service.Command>')).toThrow(
+      expect.objectContaining({
+        code: 'CLI_USAGE',
+        message: `expected <service.Command> <payload_file> after the broker URL, got ${count} argument(s); see --help`,
+      }),
+    )
   })
 })

@@ -1,13 +1,5 @@
-import { defineTopology, EXCHANGES } from '@am/bus-core'
-import {
-  type CliContext,
-  connectBus,
-  ndjsonContext,
-  type PublishStatus,
-  publishMandatory,
-  readPayload,
-  writeNdjson,
-} from '@am/cli-kit'
+import { EXCHANGES } from '@am/bus-core'
+import { type CliContext, ndjsonContext, type PublishStatus, publishPayloadFile, writeNdjson } from '@am/cli-kit'
 import type { ContentType } from '@am/codec'
 import { configurationProperties } from '@am/service'
 
@@ -37,8 +29,6 @@ export interface PublishConfigurationResult {
   status: PublishStatus
 }
 
-const TOPOLOGY = defineTopology({ exchanges: [{ name: EXCHANGES.configurations, type: 'topic' }] })
-
 /**
  * Publishes one configuration message from a payload file, in the file's encoding, with the
  * properties eventail services use (persistent, empty conversation id: not the transient kombu
@@ -50,31 +40,20 @@ export async function publishConfiguration(
   options: PublishConfigurationOptions,
 ): Promise<PublishConfigurationResult> {
   const out = options.ndjson ? ndjsonContext(ctx) : ctx
-  const payload = await readPayload(args.payloadFile, options.stdin ?? process.stdin)
-  const bus = await connectBus(out, args.url, {
+  const { status, contentType } = await publishPayloadFile(out, args.url, {
     tool: 'publish-configuration',
-    topology: TOPOLOGY,
+    exchange: EXCHANGES.configurations,
+    routingKey: args.name,
+    payloadFile: args.payloadFile,
+    properties: configurationProperties,
+    timeoutMs: options.timeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
+    ...(options.stdin ? { stdin: options.stdin } : {}),
   })
-  let status: PublishStatus
-  try {
-    status = await publishMandatory(
-      bus,
-      EXCHANGES.configurations,
-      args.name,
-      payload.bytes,
-      configurationProperties(payload.contentType),
-      { signal: ctx.signal, timeoutMs: options.timeoutMs },
-    )
-  } catch (error) {
-    await bus.destroy()
-    throw error
-  }
-  await bus.close()
-  const result: PublishConfigurationResult = { configuration: args.name, contentType: payload.contentType, status }
+  const result: PublishConfigurationResult = { configuration: args.name, contentType, status }
   if (options.ndjson) writeNdjson(out, result)
   if (status === 'confirmed') {
-    out.logger.success(`configuration ${args.name} published and confirmed by the broker (${payload.contentType})`)
+    out.logger.success(`configuration ${args.name} published and confirmed by the broker (${contentType})`)
   } else if (status === 'unroutable') {
     out.logger.error(
       `no queue is bound for configuration ${args.name}: the broker returned it, no running service would receive it`,

@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { defineTopology, EXCHANGES } from '@am/bus-core'
-import {
-  type CliContext,
-  connectBus,
-  ndjsonContext,
-  type PublishStatus,
-  publishMandatory,
-  readPayload,
-  writeNdjson,
-} from '@am/cli-kit'
+import { EXCHANGES } from '@am/bus-core'
+import { type CliContext, ndjsonContext, type PublishStatus, publishPayloadFile, writeNdjson } from '@am/cli-kit'
 import type { ContentType } from '@am/codec'
 import { eventProperties } from '@am/service'
 
@@ -41,8 +33,6 @@ export interface PublishEventResult {
   status: PublishStatus
 }
 
-const TOPOLOGY = defineTopology({ exchanges: [{ name: EXCHANGES.events, type: 'topic' }] })
-
 /**
  * Publishes one event from a payload file, in the file's encoding, with eventail's event
  * properties and `mandatory`, waits for the broker's confirm and closes the connection cleanly.
@@ -53,33 +43,22 @@ export async function publishEvent(
   options: PublishEventOptions,
 ): Promise<PublishEventResult> {
   const out = options.ndjson ? ndjsonContext(ctx) : ctx
-  const payload = await readPayload(args.payloadFile, options.stdin ?? process.stdin)
   const conversationId = options.conversationId ?? `debug-${randomUUID()}`
-  const bus = await connectBus(out, args.url, {
+  const { status, contentType } = await publishPayloadFile(out, args.url, {
     tool: 'publish-event',
-    topology: TOPOLOGY,
+    exchange: EXCHANGES.events,
+    routingKey: args.event,
+    payloadFile: args.payloadFile,
+    properties: (type) => eventProperties(conversationId, type),
+    timeoutMs: options.timeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
+    ...(options.stdin ? { stdin: options.stdin } : {}),
   })
-  let status: PublishStatus
-  try {
-    status = await publishMandatory(
-      bus,
-      EXCHANGES.events,
-      args.event,
-      payload.bytes,
-      eventProperties(conversationId, payload.contentType),
-      { signal: ctx.signal, timeoutMs: options.timeoutMs },
-    )
-  } catch (error) {
-    await bus.destroy()
-    throw error
-  }
-  await bus.close()
-  const result: PublishEventResult = { event: args.event, conversationId, contentType: payload.contentType, status }
+  const result: PublishEventResult = { event: args.event, conversationId, contentType, status }
   if (options.ndjson) writeNdjson(out, result)
   if (status === 'confirmed') {
     out.logger.success(
-      `event ${args.event} published and confirmed by the broker (conversation id ${conversationId}, ${payload.contentType})`,
+      `event ${args.event} published and confirmed by the broker (conversation id ${conversationId}, ${contentType})`,
     )
   } else if (status === 'unroutable') {
     out.logger.error(`no queue is bound for ${args.event}: the broker returned the event, nobody would receive it`)
