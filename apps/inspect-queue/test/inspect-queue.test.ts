@@ -1,11 +1,10 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createSupervisor, type Supervisor } from '@am/bus-core'
 import { createMemoryContext } from '@am/cli-kit'
 import { encode } from '@am/codec'
 import { eventProperties } from '@am/service'
-import { drain, uniqueName, waitFor } from '@am/testkit'
+import { drain, uniqueName, useTempDir, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { type InspectQueueOptions, inspectQueue } from '../src/commands/inspect-queue.js'
 import { queueWith } from './helpers.js'
@@ -22,11 +21,7 @@ async function broker(): Promise<Supervisor> {
 async function inspect(queue: string, options: InspectQueueOptions = {}) {
   const memory = createMemoryContext()
   const result = await inspectQueue(memory.ctx, [url, queue], { ndjson: true, ...options })
-  const lines = memory
-    .stdout()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  const lines = memory.json() as Array<Record<string, unknown>>
   return { result, lines, memory }
 }
 
@@ -157,8 +152,7 @@ describe('inspectQueue', () => {
 
   it('saves the original bytes under safe names, na without conversation_id, never overwriting', async () => {
     const bus = await broker()
-    const dir = await mkdtemp(join(tmpdir(), 'am-inspect-'))
-    onTestFinished(() => rm(dir, { recursive: true, force: true }))
+    const dir = await useTempDir('am-inspect-')
     const cbor = encode({ a: 1 })
     const queue = await queueWith(bus, [
       { body: cbor, options: eventProperties('../x') },

@@ -1,11 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createSupervisor, type PublishOptions, type Supervisor } from '@am/bus-core'
 import { createMemoryContext, type MemoryContext } from '@am/cli-kit'
 import { encode } from '@am/codec'
 import { commandProperties, configurationProperties, eventProperties, resultProperties } from '@am/service'
-import { uniqueName, waitFor } from '@am/testkit'
+import { uniqueName, useTempDir, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { type MonitorOptions, type MonitorResult, monitor } from '../src/commands/monitor.js'
 
@@ -41,19 +40,8 @@ async function startMonitor(options: MonitorOptions, ndjson = true): Promise<Run
   return {
     memory,
     run,
-    lines: () =>
-      memory
-        .stdout()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () => memory.json() as Array<Record<string, unknown>>,
   }
-}
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'am-monitor-'))
-  onTestFinished(() => rm(dir, { recursive: true, force: true }))
-  return dir
 }
 
 const asJson = (options: PublishOptions): PublishOptions => ({ ...options, contentType: 'application/json' })
@@ -191,7 +179,7 @@ describe('monitor', () => {
   })
 
   it('saves the original bytes under safe names and never overwrites a file', async () => {
-    const dir = await tempDir()
+    const dir = await useTempDir('am-monitor-')
     const key = uniqueName('MonSave')
     await writeFile(join(dir, `${key}.E.conv_1.cbor`), 'from an earlier run')
     const m = await startMonitor({
@@ -229,7 +217,7 @@ describe('monitor', () => {
   })
 
   it('saves the decoded payload as JSON with --json', async () => {
-    const dir = await tempDir()
+    const dir = await useTempDir('am-monitor-')
     const key = uniqueName('MonJson')
     const m = await startMonitor({ events: [key], save: true, json: true, dir, count: 2 })
     const bus = await publisher()

@@ -1,56 +1,23 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createSupervisor, defineTopology, EXCHANGES } from '@am/bus-core'
+import { EXCHANGES } from '@am/bus-core'
 import { createMemoryContext } from '@am/cli-kit'
 import { encode } from '@am/codec'
-import { uniqueName, waitFor } from '@am/testkit'
-import type { GetMessage } from 'amqplib'
-import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { bindQueue, uniqueName, writeTempFile } from '@am/testkit'
+import { describe, expect, inject, it } from 'vitest'
 import { publishEvent } from '../src/commands/publish-event.js'
 
 const url = inject('amqpUrl')
-
-async function payloadFile(name: string, content: string | Buffer): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'publish-event-'))
-  onTestFinished(() => rm(dir, { recursive: true, force: true }))
-  await writeFile(join(dir, name), content)
-  return join(dir, name)
-}
-
-/** An exclusive queue bound on `events` to `event`; `next()` gets the next message. */
-async function listen(event: string) {
-  const bus = createSupervisor({
-    urls: url,
-    topology: defineTopology({
-      exchanges: [{ name: EXCHANGES.events, type: 'topic' }],
-      queues: [{ key: 'q', name: '' }],
-      bindings: [{ queue: 'q', exchange: EXCHANGES.events, routingKey: event }],
-    }),
-  })
-  onTestFinished(() => bus.destroy())
-  await bus.ready()
-  return {
-    next: () =>
-      waitFor(
-        () => bus.withChannel(async (ch) => (await ch.get(bus.queueName('q') as string, { noAck: true })) || undefined),
-        5_000,
-        `event ${event}`,
-      ) as Promise<GetMessage>,
-  }
-}
 
 const options = { timeoutMs: 5_000, connectTimeoutMs: 5_000, ndjson: false }
 
 describe('publishEvent', () => {
   it('sends a .json file as JSON, byte for byte, with eventail event properties', async () => {
     const event = uniqueName('DebugEvent')
-    const queue = await listen(event)
+    const queue = await bindQueue(url, EXCHANGES.events, event)
     const text = '{"id": 12345678901234567890, "name": "é"}\n'
     const memory = createMemoryContext()
     const result = await publishEvent(
       memory.ctx,
-      { url, event, payloadFile: await payloadFile('p.json', text) },
+      { url, event, payloadFile: await writeTempFile('p.json', text) },
       { ...options, conversationId: 'conv-1' },
     )
     expect(result).toEqual({ event, conversationId: 'conv-1', contentType: 'application/json', status: 'confirmed' })
@@ -74,11 +41,11 @@ describe('publishEvent', () => {
 
   it('sends a .cbor file as CBOR with a fresh debug conversation id', async () => {
     const event = uniqueName('DebugEvent')
-    const queue = await listen(event)
+    const queue = await bindQueue(url, EXCHANGES.events, event)
     const bytes = encode({ a: [1, 2] })
     const result = await publishEvent(
       createMemoryContext().ctx,
-      { url, event, payloadFile: await payloadFile('p.cbor', bytes) },
+      { url, event, payloadFile: await writeTempFile('p.cbor', bytes) },
       options,
     )
     expect(result.conversationId).toMatch(/^debug-[0-9a-f-]{36}$/)
@@ -93,7 +60,7 @@ describe('publishEvent', () => {
     const memory = createMemoryContext()
     const result = await publishEvent(
       memory.ctx,
-      { url, event, payloadFile: await payloadFile('p.json', '{}') },
+      { url, event, payloadFile: await writeTempFile('p.json', '{}') },
       options,
     )
     expect(result.status).toBe('unroutable')
@@ -107,7 +74,7 @@ describe('publishEvent', () => {
     const memory = createMemoryContext()
     const result = await publishEvent(
       memory.ctx,
-      { url, event, payloadFile: await payloadFile('p.json', '{}') },
+      { url, event, payloadFile: await writeTempFile('p.json', '{}') },
       { ...options, ndjson: true, conversationId: 'c' },
     )
     expect(memory.stdout()).toBe(`${JSON.stringify(result)}\n`)
@@ -118,7 +85,7 @@ describe('publishEvent', () => {
     await expect(
       publishEvent(
         memory.ctx,
-        { url: 'amqp://127.0.0.1:1/', event: 'X', payloadFile: await payloadFile('p.json', '{') },
+        { url: 'amqp://127.0.0.1:1/', event: 'X', payloadFile: await writeTempFile('p.json', '{') },
         options,
       ),
     ).rejects.toMatchObject({ code: 'CLI_USAGE' })

@@ -19,11 +19,7 @@ async function broker(): Promise<Supervisor> {
 async function run(dlq: string, options: ResurrectOptions = {}) {
   const memory = createMemoryContext()
   const result = await resurrect(memory.ctx, [url, dlq], { ndjson: true, ...options })
-  const lines = memory
-    .stdout()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
+  const lines = memory.json() as Array<Record<string, unknown>>
   return { result, lines, memory }
 }
 

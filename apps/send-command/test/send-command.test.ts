@@ -1,20 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createMemoryContext } from '@am/cli-kit'
-import { uniqueName } from '@am/testkit'
-import { describe, expect, inject, it, onTestFinished } from 'vitest'
+import { uniqueName, writeTempFile } from '@am/testkit'
+import { describe, expect, inject, it } from 'vitest'
 import { sendCommand } from '../src/commands/send-command.js'
 import { startResponder } from './responder.js'
 
 const url = inject('amqpUrl')
-
-async function payloadFile(name: string, content: string | Buffer): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'send-command-'))
-  onTestFinished(() => rm(dir, { recursive: true, force: true }))
-  await writeFile(join(dir, name), content)
-  return join(dir, name)
-}
 
 const options = { timeoutMs: 5_000, connectTimeoutMs: 5_000, ndjson: false }
 
@@ -24,7 +14,7 @@ describe('sendCommand', () => {
     const memory = createMemoryContext()
     const result = await sendCommand(
       memory.ctx,
-      { url, command: responder.command, payloadFile: await payloadFile('p.json', '{"n": 18446744073709551616}') },
+      { url, command: responder.command, payloadFile: await writeTempFile('p.json', '{"n": 18446744073709551616}') },
       { ...options, conversationId: 'conv-7' },
     )
     const [received] = responder.received
@@ -56,7 +46,7 @@ describe('sendCommand', () => {
     const memory = createMemoryContext()
     const result = await sendCommand(
       memory.ctx,
-      { url, command: responder.command, payloadFile: await payloadFile('p.json', '{}') },
+      { url, command: responder.command, payloadFile: await writeTempFile('p.json', '{}') },
       options,
     )
     expect(result).toMatchObject({ status: 'error', payload: { reason: 'bad input' } })
@@ -68,7 +58,7 @@ describe('sendCommand', () => {
     const memory = createMemoryContext()
     const result = await sendCommand(
       memory.ctx,
-      { url, command: responder.command, payloadFile: await payloadFile('p.json', '{}') },
+      { url, command: responder.command, payloadFile: await writeTempFile('p.json', '{}') },
       options,
     )
     expect(result.payload).toEqual({ echo: {}, correlationId: result.correlationId })
@@ -84,7 +74,7 @@ describe('sendCommand', () => {
     const started = Date.now()
     const result = await sendCommand(
       memory.ctx,
-      { url, command, payloadFile: await payloadFile('p.json', '{}') },
+      { url, command, payloadFile: await writeTempFile('p.json', '{}') },
       {
         ...options,
         timeoutMs: 20_000,
@@ -106,7 +96,7 @@ describe('sendCommand', () => {
     await expect(
       sendCommand(
         memory.ctx,
-        { url, command: responder.command, payloadFile: await payloadFile('p.json', '{}') },
+        { url, command: responder.command, payloadFile: await writeTempFile('p.json', '{}') },
         { ...options, timeoutMs: 300, ndjson: true },
       ),
     ).rejects.toMatchObject({ code: 'CLI_TIMEOUT', exitCode: 2 })
@@ -118,7 +108,7 @@ describe('sendCommand', () => {
     const memory = createMemoryContext()
     const pending = sendCommand(
       memory.ctx,
-      { url, command: responder.command, payloadFile: await payloadFile('p.json', '{}') },
+      { url, command: responder.command, payloadFile: await writeTempFile('p.json', '{}') },
       { ...options, timeoutMs: 20_000 },
     )
     setTimeout(() => memory.abort(), 300)

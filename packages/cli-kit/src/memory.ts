@@ -8,6 +8,8 @@ export interface MemoryContext {
   ctx: CliContext
   /** Everything written to `ctx.stdout` so far. */
   stdout(): string
+  /** `stdout()` as NDJSON: each line parsed. */
+  json(): unknown[]
   /** Everything written to `ctx.stderr` so far. */
   stderr(): string
   /** The logger's messages in order, as `{ type, text }` (type: `log`, `info`, `success`, `warn`, `error`…). */
@@ -48,10 +50,19 @@ export function createMemoryContext(overrides: Partial<CliContext> = {}): Memory
   return {
     ctx,
     stdout: () => Buffer.concat(out).toString('utf8'),
+    json: () => parseLines(Buffer.concat(out).toString('utf8')),
     stderr: () => Buffer.concat(err).toString('utf8'),
     messages,
     abort: () => controller.abort(new DOMException('interrupted by SIGINT', 'AbortError')),
   }
+}
+
+/** @internal */
+export function parseLines(text: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as unknown)
 }
 
 function recorder(chunks: Buffer[]): Writable {

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import type { CAC } from 'cac'
+import { expect } from 'vitest'
 import type { CliContext } from './context.js'
-import { createMemoryContext } from './memory.js'
+import { createMemoryContext, parseLines } from './memory.js'
 import { type ArgvOptions, parseArgv } from './program.js'
 
 /** What a finished tool process gave. */
@@ -51,11 +53,7 @@ export function runBinary(script: string, args: readonly string[], options: RunB
         signal,
         stdout,
         stderr: Buffer.concat(err).toString('utf8'),
-        json: () =>
-          stdout
-            .split('\n')
-            .filter((line) => line !== '')
-            .map((line) => JSON.parse(line) as unknown),
+        json: () => parseLines(stdout),
       })
     })
     child.stdin.end(options.input)
@@ -149,4 +147,49 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
+}
+
+/**
+ * Runs a built tool against a loopback port nobody listens on, with a password in the URL, and
+ * checks what every tool does then: exit 69, nothing on stdout, `error: no broker at …` on
+ * stderr naming the refused connection with the password hidden, the password nowhere.
+ * @example
+ * it('exits 69 when no broker listens', () => expectNoBroker(bin, (url) => [url, '--connect-timeout', '0.3']))
+ */
+export async function expectNoBroker(script: string, args: (url: string) => string[]): Promise<void> {
+  const secret = `s3cr3t-${randomBytes(5).toString('hex')}`
+  const port = await closedPort()
+  const run = await runBinary(script, args(`amqp://guest:${secret}@127.0.0.1:${port}/`))
+  expect(run.code).toBe(69)
+  expect(run.stdout).toBe('')
+  expect(run.stderr).toMatch(
+    new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: .*ECONNREFUSED`),
+  )
+  expect(run.stdout + run.stderr).not.toContain(secret)
+}
+
+/**
+ * Runs a built tool with a wrong password for the broker at `url` and checks that it exits 69
+ * saying ACCESS_REFUSED, without the password anywhere.
+ */
+export async function expectRefusedLogin(script: string, url: string, args: (url: string) => string[]): Promise<void> {
+  const secret = `s3cr3t-${randomBytes(5).toString('hex')}`
+  const bad = new URL(url)
+  bad.password = secret
+  const run = await runBinary(script, args(bad.href))
+  expect(run.code).toBe(69)
+  expect(run.stderr).toContain('ACCESS_REFUSED')
+  expect(run.stdout + run.stderr).not.toContain(secret)
+}
+
+/**
+ * Runs a built tool with `args` and checks that it exits 64 with nothing on stdout and an
+ * `error: ` line on stderr, matching `message` when given.
+ */
+export async function expectUsageError(script: string, args: readonly string[], message?: RegExp): Promise<void> {
+  const run = await runBinary(script, args)
+  expect(run.code).toBe(64)
+  expect(run.stdout).toBe('')
+  expect(run.stderr).toMatch(/^error: /)
+  if (message) expect(run.stderr).toMatch(message)
 }

@@ -1,23 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { encode } from '@am/codec'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { writeTempFile } from '@am/testkit'
+import { describe, expect, it } from 'vitest'
 import { readPayload } from '../src/index.js'
-
-async function file(name: string, content: string | Buffer): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-kit-'))
-  onTestFinished(() => rm(dir, { recursive: true, force: true }))
-  const path = join(dir, name)
-  await writeFile(path, content)
-  return path
-}
 
 describe('readPayload', () => {
   it('keeps a .json file as JSON, with its bytes and exact big integers', async () => {
     const text = '{"id": 12345678901234567890, "name": "é"}\n'
-    const payload = await readPayload(await file('p.json', text))
+    const payload = await readPayload(await writeTempFile('p.json', text))
     expect(payload).toEqual({
       value: { id: 12345678901234567890n, name: 'é' },
       contentType: 'application/json',
@@ -27,7 +17,7 @@ describe('readPayload', () => {
 
   it('keeps a .cbor file as CBOR', async () => {
     const bytes = encode({ a: [1, 2] })
-    const payload = await readPayload(await file('p.CBOR', bytes))
+    const payload = await readPayload(await writeTempFile('p.CBOR', bytes))
     expect(payload).toEqual({ value: { a: [1, 2] }, contentType: 'application/cbor', bytes })
   })
 
@@ -48,7 +38,7 @@ describe('readPayload', () => {
     ['trailing CBOR bytes', 'p.cbor', Buffer.from([0x01, 0x02]), /payload .*p\.cbor is not valid CBOR/],
     ['an empty file', 'p.json', '', /payload .*p\.json is empty/],
   ])('is a usage error for %s', async (_what, name, content, message) => {
-    const path = await file(name, content)
+    const path = await writeTempFile(name, content)
     await expect(readPayload(path)).rejects.toMatchObject({
       code: 'CLI_USAGE',
       exitCode: 64,

@@ -1,7 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { uniqueName, waitFor } from '@am/testkit'
+import { uniqueName, waitFor, writeTempFile } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { connectBus, createMemoryContext, publishMandatory, publishPayloadFile } from '../src/index.js'
 import { closedPort } from '../src/testing.js'
@@ -44,13 +41,6 @@ describe('publishMandatory', () => {
   })
 })
 
-async function payloadFile(name: string, content: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-kit-publish-'))
-  onTestFinished(() => rm(dir, { recursive: true, force: true }))
-  await writeFile(join(dir, name), content)
-  return join(dir, name)
-}
-
 describe('publishPayloadFile', () => {
   const options = { tool: 'kit-test', timeoutMs: 5_000, connectTimeoutMs: 5_000 }
 
@@ -80,7 +70,7 @@ describe('publishPayloadFile', () => {
       ...options,
       exchange,
       routingKey: 'k',
-      payloadFile: await payloadFile('p.json', text),
+      payloadFile: await writeTempFile('p.json', text),
       properties: (contentType) => ({ contentType, headers: { conversation_id: 'c-1' } }),
     })
     expect(result).toEqual({ status: 'confirmed', contentType: 'application/json' })
@@ -96,7 +86,7 @@ describe('publishPayloadFile', () => {
       ...options,
       exchange,
       routingKey: 'nobody',
-      payloadFile: await payloadFile('p.json', '{}'),
+      payloadFile: await writeTempFile('p.json', '{}'),
       properties: (contentType) => ({ contentType }),
     })
     expect(result.status).toBe('unroutable')
@@ -108,7 +98,7 @@ describe('publishPayloadFile', () => {
       ...options,
       exchange: 'x',
       routingKey: 'k',
-      payloadFile: await payloadFile('p.json', '{oops'),
+      payloadFile: await writeTempFile('p.json', '{oops'),
       properties: () => ({}),
     })
     await expect(failure).rejects.toMatchObject({

@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { useTempDir } from '@am/testkit'
+import { describe, expect, it } from 'vitest'
 import { checkSaveDirectory, extensionFor, safeNamePart, saveUnique } from '../src/index.js'
 
 describe('safeNamePart', () => {
@@ -39,8 +39,7 @@ describe('extensionFor', () => {
 
 describe('saveUnique', () => {
   it('never overwrites: .2, .3 and so on', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cli-kit-save-'))
-    onTestFinished(() => rm(dir, { recursive: true, force: true }))
+    const dir = await useTempDir('cli-kit-save-')
     const paths = []
     for (const n of [1, 2, 3, 4]) paths.push(await saveUnique(dir, 'Evt.conv', 'cbor', Buffer.from([n])))
     expect(paths.map((path) => path.slice(dir.length + 1))).toEqual([
@@ -56,14 +55,12 @@ describe('saveUnique', () => {
 
 describe('checkSaveDirectory', () => {
   it('accepts an existing directory', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cli-kit-save-'))
-    onTestFinished(() => rm(dir, { recursive: true, force: true }))
+    const dir = await useTempDir('cli-kit-save-')
     await expect(checkSaveDirectory(dir)).resolves.toBeUndefined()
   })
 
   it('is a usage error for a file or a missing path', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cli-kit-save-'))
-    onTestFinished(() => rm(dir, { recursive: true, force: true }))
+    const dir = await useTempDir('cli-kit-save-')
     const file = join(dir, 'f')
     await writeFile(file, '')
     for (const path of [file, join(dir, 'missing')]) {

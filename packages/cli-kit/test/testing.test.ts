@@ -1,22 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { waitFor } from '@am/testkit'
+import { waitFor, writeTempFile } from '@am/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { type CliContext, createProgram } from '../src/index.js'
 import { captureInput, parseCli, runBinary, startBinary } from '../src/testing.js'
 
-async function script(source: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cli-kit-testing-'))
-  onTestFinished(() => rm(dir, { recursive: true, force: true }))
-  const path = join(dir, 'tool.mjs')
-  await writeFile(path, source)
-  return path
-}
-
 describe('runBinary', () => {
   it('collects the exit code and output, without AMQP_URL unless given', async () => {
-    const tool = await script(
+    const tool = await writeTempFile(
+      'tool.mjs',
       "process.stdout.write(JSON.stringify({ url: process.env.AMQP_URL ?? null }) + '\\n'); console.error('note'); process.exit(3)",
     )
     const run = await runBinary(tool, [], { env: {} })
@@ -31,7 +21,8 @@ describe('runBinary', () => {
 
 describe('startBinary', () => {
   it('shows the output while the tool runs and lets the test signal it', async () => {
-    const tool = await script(
+    const tool = await writeTempFile(
+      'tool.mjs',
       "process.on('SIGINT', () => { console.log('bye'); process.exit(7) }); console.error('ready'); setInterval(() => {}, 1000)",
     )
     const started = startBinary(tool, [])

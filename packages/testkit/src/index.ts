@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type {} from 'vitest'
 
-export type { ChannelLender } from './queue.js'
-export { drain } from './queue.js'
+export { useTempDir, writeTempFile } from './files.js'
+export type { BoundQueue, ChannelLender } from './queue.js'
+export { bindQueue, drain } from './queue.js'
 
 const exec = promisify(execFile)
 
