@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expectNoBroker, expectRefusedLogin, expectUsageError, runBinary } from '@am/cli-kit/testing'
-import { uniqueName } from '@am/testkit'
+import { bindQueue, uniqueName } from '@am/testkit'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 
 const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -21,16 +21,7 @@ describe('am-publish-configuration (built binary)', () => {
   it('exits 0 and prints the confirmed configuration as NDJSON', async () => {
     const name = uniqueName('debug.E2eConfig')
     // A queue bound for the configuration, so that it is routable.
-    const { createSupervisor } = await import('@am/bus-core')
-    await using bus = createSupervisor({
-      urls: url,
-      topology: {
-        exchanges: [{ name: 'configurations', type: 'topic' }],
-        queues: [{ key: 'q', name: '' }],
-        bindings: [{ queue: 'q', exchange: 'configurations', routingKey: name }],
-      },
-    })
-    await bus.ready()
+    await bindQueue(url, 'configurations', name)
     const run = await runBinary(bin, [url, name, payload, '--ndjson'])
     expect(run.json()).toEqual([{ configuration: name, contentType: 'application/json', status: 'confirmed' }])
     expect(run.code).toBe(0)

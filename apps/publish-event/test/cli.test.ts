@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expectNoBroker, expectRefusedLogin, expectUsageError, runBinary } from '@am/cli-kit/testing'
-import { uniqueName } from '@am/testkit'
+import { bindQueue, uniqueName } from '@am/testkit'
 import { beforeAll, describe, expect, inject, it } from 'vitest'
 
 const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -21,16 +21,7 @@ describe('am-publish-event (built binary)', () => {
   it('exits 0 and prints the confirmed event as NDJSON', async () => {
     const event = uniqueName('E2eEvent')
     // A queue bound for the event, so that it is routable.
-    const { createSupervisor } = await import('@am/bus-core')
-    await using bus = createSupervisor({
-      urls: url,
-      topology: {
-        exchanges: [{ name: 'events', type: 'topic' }],
-        queues: [{ key: 'q', name: '' }],
-        bindings: [{ queue: 'q', exchange: 'events', routingKey: event }],
-      },
-    })
-    await bus.ready()
+    await bindQueue(url, 'events', event)
     const run = await runBinary(bin, [url, event, payload, '--ndjson', '--conversation-id', 'c-e2e'])
     expect(run.json()).toEqual([
       { event, conversationId: 'c-e2e', contentType: 'application/json', status: 'confirmed' },
