@@ -47,16 +47,32 @@ function launch(mode: string, name: string, brokerUrl: string, ...rest: string[]
       lines.push(JSON.parse(text) as Record<string, unknown>)
     }
   })
-  child.stderr.on('data', (chunk: Buffer) => capture.add(chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  let stderr = ''
+  let exitCode: number | null | undefined
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+    capture.add(chunk.toString())
+  })
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      exitCode = code
+      resolve(code)
+    }),
+  )
   return {
     process: child,
     lines,
-    line: (key, value, timeoutMs = 20_000) =>
+    line: (key, value, timeoutMs = 30_000) =>
       waitFor(
-        () => lines.find((l) => key in l && (value === undefined || l[key] === value)),
+        () => {
+          const found = lines.find((l) => key in l && (value === undefined || l[key] === value))
+          if (!found && exitCode !== undefined) {
+            throw new Error(`the ${mode} service exited (${exitCode}) before printing ${key}:\n${stderr}`)
+          }
+          return found
+        },
         timeoutMs,
-        `${mode} service to print ${key}${value === undefined ? '' : `=${String(value)}`}`,
+        `${mode} service to print ${key}${value === undefined ? '' : `=${String(value)}`} (stderr: ${stderr})`,
       ),
     terminate: async () => {
       const started = Date.now()
