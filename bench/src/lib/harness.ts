@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { arch, cpus, platform } from 'node:os'
+import { arch, cpus, loadavg, platform } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 /** Command-line options shared by every scenario. */
@@ -108,6 +108,8 @@ export interface Environment {
   arch: string
   cpuModel: string
   cpuCount: number
+  /** 1, 5 and 15 min load averages when the scenario started: the machine is shared. */
+  loadAverage: number[]
 }
 
 /** Describes this machine and runtime. */
@@ -120,6 +122,7 @@ export function environment(): Environment {
     arch: arch(),
     cpuModel: list[0]?.model.trim() ?? 'unknown',
     cpuCount: list.length,
+    loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
   }
 }
 
@@ -131,4 +134,35 @@ export function saveResults(file: URL, scenario: string, results: unknown): stri
   all[scenario] = results
   writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`)
   return path
+}
+
+/** The `p`-th percentile (0–100) of `values`, nearest rank. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
+  return sorted[rank - 1] as number
+}
+
+/** Median and range of one figure over the rounds. */
+export interface Summary {
+  median: number
+  min: number
+  max: number
+  rounds: number[]
+}
+
+/** Summarises one figure measured once per round. */
+export function summarize(rounds: number[]): Summary {
+  return { median: median(rounds), min: Math.min(...rounds), max: Math.max(...rounds), rounds }
+}
+
+/** The median over rounds of the per-round ratio `ours[i] / baseline[i]`. */
+export function ratioPerRound(ours: number[], baseline: number[]): Summary {
+  return summarize(ours.map((value, round) => value / (baseline[round] ?? Number.NaN)))
+}
+
+/** `median (min–max)` with `digits` decimals, or thousands separators when `digits` is omitted. */
+export function formatSummary(summary: Summary, digits?: number): string {
+  const f = (value: number): string => (digits === undefined ? formatOps(value) : value.toFixed(digits))
+  return `${f(summary.median)} (${f(summary.min)}–${f(summary.max)})`
 }

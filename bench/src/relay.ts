@@ -1,0 +1,218 @@
+// Scenario `relay`: at-least-once relay of pre-loaded ~1 KiB CBOR events. Ours: a @am/service
+// `Service` whose handler publishes one event per incoming event (acked after the confirm, by the
+// framework). Baseline, in the same run: a raw amqplib consumer that decodes with cbor-x,
+// re-encodes, publishes on a confirm channel and acks after the confirm. Both consume from a
+// durable queue and publish to the `events` exchange, where a durable sink queue is bound.
+// Each run happens in a child process of its own, so that no run inherits the heap or the JIT
+// state of the runs before it; the parent pre-loads the queues, checks the sink and cleans up.
+import { fileURLToPath } from 'node:url'
+import { brokerVersion, countAckFrames } from './lib/amqp.js'
+import { childTask, runInChild } from './lib/child.js'
+import {
+  environment,
+  formatSummary,
+  formatTable,
+  parseOptions,
+  ratioPerRound,
+  type Summary,
+  saveResults,
+  summarize,
+} from './lib/harness.js'
+import {
+  cleanUpRelay,
+  OURS,
+  planRelay,
+  prepareRelay,
+  RAW,
+  type RelayPlan,
+  relayBody,
+  relayWithAmqplib,
+  relayWithService,
+} from './lib/relays.js'
+
+const options = parseOptions()
+const settings = options.quick
+  ? { rounds: 1, messages: 300, warmup: 100, prefetches: [10, 100, 500] }
+  : { rounds: 3, messages: 50_000, warmup: 5_000, prefetches: [10, 100, 500] }
+const body = relayBody
+
+/** What one relay of `messages` events gives. */
+interface Run {
+  msgsPerSecond: number
+  cpuUsPerMessage: number
+  ackFramesPerMessage: number
+  elapsedMs: number
+}
+
+const CHILD = 'BENCH_RELAY_CHILD'
+
+interface ChildTask {
+  implementation: string
+  plan: RelayPlan
+  prefetch: number
+  warmup: number
+}
+
+/**
+ * In the child: one relay run, timed from the end of the warm-up (the first `warmup` messages
+ * relayed, while the JIT compiles the hot path) to the last ack sent, with the CPU time spent meanwhile.
+ */
+async function child({ implementation, plan, prefetch, warmup }: ChildTask): Promise<void> {
+  const acks = await countAckFrames()
+  let startedAt = 0
+  let cpuAtStart: NodeJS.CpuUsage = { user: 0, system: 0 }
+  const start = (): void => {
+    acks.reset()
+    cpuAtStart = process.cpuUsage()
+    startedAt = performance.now()
+  }
+  const relay = await (implementation === OURS ? relayWithService : relayWithAmqplib)(plan, prefetch, {
+    first() {
+      if (warmup === 0) start()
+    },
+    relayed(count) {
+      if (count === warmup) start()
+    },
+  })
+  await relay.finished
+  const elapsedMs = performance.now() - startedAt
+  const cpu = process.cpuUsage(cpuAtStart)
+  const measured = plan.messages - warmup
+  const run: Run = {
+    msgsPerSecond: measured / (elapsedMs / 1000),
+    cpuUsPerMessage: (cpu.user + cpu.system) / measured,
+    ackFramesPerMessage: acks.frames / measured,
+    elapsedMs,
+  }
+  await relay.close()
+  process.send?.(run)
+}
+
+async function measure(implementation: string, prefetch: number, messages: number): Promise<Run> {
+  const plan = planRelay(implementation === OURS ? 'bench-relay' : 'bench-raw-relay', messages)
+  await prepareRelay(plan)
+  try {
+    const task: ChildTask = { implementation, plan, prefetch, warmup: settings.warmup }
+    return await runInChild<Run>(fileURLToPath(import.meta.url), CHILD, task)
+  } finally {
+    await cleanUpRelay(plan)
+  }
+}
+
+const task = childTask<ChildTask>(CHILD)
+if (task) await child(task)
+else await parent()
+
+async function parent(): Promise<void> {
+  const env = { ...environment(), broker: await brokerVersion() }
+  console.log(
+    `relay: ${settings.messages.toLocaleString('en-US')} pre-loaded ${body.length} B CBOR events per run (the first ${settings.warmup.toLocaleString('en-US')} as warm-up), relayed to a durable sink queue, ack after confirm; one child process per run`,
+  )
+  console.log(
+    `${env.node}, ${env.platform}-${env.arch}, ${env.cpuCount} × ${env.cpuModel}, ${env.broker}; ${settings.rounds} interleaved round(s)${options.quick ? ' (--quick: not a measurement)' : ''}\n`,
+  )
+
+  const runs: Record<string, Record<string, Run[]>> = {}
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const prefetch of settings.prefetches) {
+      const key = String(prefetch)
+      runs[key] ??= { [OURS]: [], [RAW]: [] }
+      // alternate who goes first, so that drift in the broker's load spreads over both
+      const order = round % 2 === 0 ? [OURS, RAW] : [RAW, OURS]
+      for (const implementation of order) {
+        const run = await measure(implementation, prefetch, settings.messages)
+        runs[key]?.[implementation]?.push(run)
+        console.error(
+          `  round ${round + 1}, prefetch ${prefetch}, ${implementation}: ${Math.round(run.msgsPerSecond)} msgs/s, ${run.cpuUsPerMessage.toFixed(1)} µs CPU/msg`,
+        )
+      }
+    }
+  }
+
+  interface Row {
+    prefetch: number
+    implementation: string
+    msgsPerSecond: Summary
+    cpuUsPerMessage: Summary
+    ackFramesPerMessage: Summary
+    throughputRatio?: Summary
+    cpuRatio?: Summary
+  }
+  const rows: Row[] = []
+  for (const prefetch of settings.prefetches) {
+    const ours = runs[String(prefetch)]?.[OURS] ?? []
+    const raw = runs[String(prefetch)]?.[RAW] ?? []
+    for (const [implementation, list] of [
+      [OURS, ours],
+      [RAW, raw],
+    ] as const) {
+      rows.push({
+        prefetch,
+        implementation,
+        msgsPerSecond: summarize(list.map((r) => r.msgsPerSecond)),
+        cpuUsPerMessage: summarize(list.map((r) => r.cpuUsPerMessage)),
+        ackFramesPerMessage: summarize(list.map((r) => r.ackFramesPerMessage)),
+        ...(implementation === OURS
+          ? {
+              throughputRatio: ratioPerRound(
+                ours.map((r) => r.msgsPerSecond),
+                raw.map((r) => r.msgsPerSecond),
+              ),
+              cpuRatio: ratioPerRound(
+                ours.map((r) => r.cpuUsPerMessage),
+                raw.map((r) => r.cpuUsPerMessage),
+              ),
+            }
+          : {}),
+      })
+    }
+  }
+
+  console.log(
+    formatTable(
+      [
+        'prefetch',
+        'implementation',
+        'msgs/s median (min–max)',
+        'vs raw',
+        'CPU µs/msg median (min–max)',
+        'vs raw',
+        'acks/msg',
+      ],
+      rows.map((row) => [
+        String(row.prefetch),
+        row.implementation,
+        formatSummary(row.msgsPerSecond),
+        row.throughputRatio ? `${row.throughputRatio.median.toFixed(2)}×` : '',
+        formatSummary(row.cpuUsPerMessage, 1),
+        row.cpuRatio ? `${row.cpuRatio.median.toFixed(2)}×` : '',
+        row.ackFramesPerMessage.median.toFixed(3),
+      ]),
+      [0, 2, 3, 4, 5, 6],
+    ),
+  )
+  console.log('\nvs raw: median over rounds of the per-round ratio ours/raw; acks/msg: basic.ack frames per message')
+  const verdicts = rows
+    .filter((row) => row.throughputRatio && row.cpuRatio)
+    .map((row) => {
+      const throughput = row.throughputRatio?.median ?? Number.NaN
+      const cpu = row.cpuRatio?.median ?? Number.NaN
+      const gated = row.prefetch >= 100
+      return `prefetch ${row.prefetch}: msgs/s ${throughput.toFixed(2)}×${gated ? ` (target ≥ 0.90×${throughput >= 0.9 ? '' : ' MISSED'})` : ''}, CPU/msg ${cpu.toFixed(2)}× (target ≤ 1.2×${cpu <= 1.2 ? '' : ' MISSED'})`
+    })
+  for (const verdict of verdicts) console.log(verdict)
+
+  if (options.quick) console.log('--quick: results not saved')
+  else {
+    const file = saveResults(new URL('../results/latest.json', import.meta.url), 'relay', {
+      date: new Date().toISOString(),
+      environment: { ...env, loadAverageAtEnd: environment().loadAverage },
+      settings: { ...settings, payloadBytes: body.length },
+      baseline:
+        'amqplib: consume channel + confirm channel on one connection, cbor-x decode/encode, ack per message after its confirm',
+      runs,
+      summary: rows,
+    })
+    console.log(`results saved to ${file}`)
+  }
+}

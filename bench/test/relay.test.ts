@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const scenario = fileURLToPath(new URL('../dist/relay.js', import.meta.url))
+
+describe('relay scenario', () => {
+  it('relays through both implementations at every prefetch with --quick and prints a row for each', async () => {
+    const { stdout } = await run(process.execPath, [scenario, '--quick'], { timeout: 100_000 })
+    const rows = stdout
+      .split('\n')
+      .map((line) => line.trim().split(/ {2,}/))
+      .filter(([prefetch]) => /^\d+$/.test(prefetch ?? ''))
+      .map(([prefetch, implementation, msgsPerSecond]) => [
+        `${prefetch} ${implementation}`,
+        Number.parseFloat(msgsPerSecond?.replaceAll(',', '') ?? '') > 0,
+      ])
+    expect(rows).toEqual(
+      ['10', '100', '500'].flatMap((prefetch) => [
+        [`${prefetch} @am/service Service`, true],
+        [`${prefetch} raw amqplib`, true],
+      ]),
+    )
+    expect(stdout).toContain('--quick: results not saved')
+  })
+})
