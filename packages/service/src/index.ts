@@ -7,6 +7,8 @@ export { RequestError, ServiceError } from './errors.js'
 // Logs
 export type { LevelName, LogOptions } from './gelf.js'
 export { LEVELS } from './gelf.js'
+// Metrics
+export type { ConfirmLatencyStats, HistogramStats, InputStats, OutputStats, ServiceStats } from './metrics.js'
 export { isPattern, matchesTopic } from './routing.js'
 export type {
   CommandContext,

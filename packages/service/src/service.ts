@@ -19,6 +19,7 @@ import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/c
 import { RequestError, ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
 import { type HealthServer, startHealthServer } from './health.js'
+import { ack, BUCKET_BOUNDS, type InputRecord, Metrics, nack, now, observeSince, type ServiceStats } from './metrics.js'
 import { HandlerTable } from './routing.js'
 import {
   commandProperties,
@@ -234,7 +235,14 @@ export interface ServiceOptions {
   /** Passed to the supervisor (heartbeat, reconnect, tls, buffer…). */
   supervisor?: Omit<SupervisorOptions, 'urls' | 'topology' | 'logger'>
   /**
-   * Serve `/healthz` and `/readyz` on this port (0: any free port, see `healthPort`); also set by the
+   * Record metrics: per routing key counters, handler duration and confirm latency histograms
+   * (`stats()`, and `/metrics` on the health endpoint). With `false` the hot path records nothing;
+   * `stats()` still gives the gauges.
+   * @default true
+   */
+  metrics?: boolean
+  /**
+   * Serve `/healthz`, `/readyz` and `/metrics` on this port (0: any free port, see `healthPort`); also set by the
    * environment variable `AM_HEALTH_PORT`. Off by default.
    */
   healthPort?: number
@@ -263,6 +271,8 @@ interface LoosePublish {
 const NO_LOOSE: readonly LoosePublish[] = []
 const FULFILLED: PromiseFulfilledResult<void> = { status: 'fulfilled', value: undefined }
 type Origin = 'events' | 'commands' | 'configurations'
+/** The kind counted for a refused message, which has none: its queue's (results come on the commands queue). */
+const KIND_OF: Record<Origin, MessageKind> = { events: 'event', commands: 'command', configurations: 'configuration' }
 
 const noop = (): void => {}
 
@@ -315,6 +325,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   #resolveStopped: () => void = noop
   #booted = false
   #health: HealthServer | undefined
+  readonly #metrics: Metrics | undefined
   /** What handling contexts may call; closures, so that nothing internal is an instance member a subclass could shadow. */
   readonly #internals: ServiceInternals = {
     sendEvent: (name, payload, conversationId, mandatory) => this.#sendEvent(name, payload, conversationId, mandatory),
@@ -330,6 +341,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     this.#logger = options.logger ?? null
     this.#contentType = options.json ? JSON_CONTENT_TYPE : CBOR
     this.#exclusive = options.exclusiveQueues ?? false
+    this.#metrics = options.metrics === false ? undefined : new Metrics()
     this.#stoppedPromise = new Promise((resolve) => {
       this.#resolveStopped = resolve
     })
@@ -377,6 +389,36 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       alive: !failed && state !== 'stopped',
       ready: state === 'ready' && (this.#bus?.isConnected ?? false),
       state,
+    }
+  }
+
+  /**
+   * A plain, JSON-serialisable snapshot of the metrics: gauges (always), and counters and
+   * histograms by routing key (empty with `metrics: false`). `/metrics` serves the same.
+   */
+  stats(): ServiceStats {
+    const bus = this.#bus
+    const sup = bus?.stats()
+    const recorded = this.#metrics?.snapshot()
+    return {
+      service: this.name,
+      state: this.#currentState,
+      metrics: this.#metrics !== undefined,
+      gauges: {
+        inFlight: this.#handling,
+        unsettled: sup?.unsettled ?? 0,
+        unconfirmed: sup?.unconfirmed ?? 0,
+        buffered: sup?.buffered ?? 0,
+        bufferedBytes: sup?.bufferedBytes ?? 0,
+        connectionState: sup?.state ?? 'idle',
+        connected: bus?.isConnected ?? false,
+        generation: sup?.generation ?? 0,
+      },
+      reconnections: recorded?.reconnections ?? 0,
+      bucketBounds: BUCKET_BOUNDS,
+      inputs: recorded?.inputs ?? [],
+      outputs: recorded?.outputs ?? [],
+      confirmLatency: recorded?.confirmLatency ?? [],
     }
   }
 
@@ -461,7 +503,14 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     payload: M['configurations'][K],
   ): Promise<void> {
     return this.#loose(
-      this.#publish(EXCHANGES.configurations, name, payload, configurationProperties(this.#contentType), false),
+      this.#publish(
+        'configuration',
+        EXCHANGES.configurations,
+        name,
+        payload,
+        configurationProperties(this.#contentType),
+        false,
+      ),
     )
   }
 
@@ -609,6 +658,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       }
     })
     bus.on('connected', ({ generation }) => {
+      if (generation > 1 && this.#metrics) this.#metrics.reconnections += 1
       if (!this.#booted || generation <= this.#sessionGeneration || this.#stopping) return
       this.#sessionGeneration = generation
       void this.#enterSession().catch((error: Error) => this.#logger?.error(`session start failed: ${error.message}`))
@@ -725,10 +775,12 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const rk = routingKeyOf(delivery)
     const envelope = openEnvelope(delivery, origin)
     if (isRefusal(envelope)) {
+      const record = this.#metrics?.received(KIND_OF[origin], rk)
       this.log('EMERGENCY', envelope.log, { full: envelope.detail, conversationId: envelope.conversationId })
-      delivery.nack(false)
+      nack(delivery, false, record)
       return
     }
+    const record = this.#metrics?.received(envelope.kind, rk)
     const tables = this.#tables as Record<Origin | 'results', HandlerTable<AnyHandler>>
     const table = envelope.kind === 'result' ? tables.results : tables[origin]
     const handler = table.find(rk)
@@ -737,18 +789,20 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
         full: `subscribed keys: ${table.keys.join(', ') || 'none'}`,
         conversationId: envelope.conversationId,
       })
-      delivery.nack(false)
+      nack(delivery, false, record)
       return
     }
-    const ctx = new HandlingContext<M>(this.#internals, delivery, envelope, rk)
+    const ctx = new HandlingContext<M>(this.#internals, delivery, envelope, rk, record)
     let outcome: unknown
     let failure: unknown
     const looseBefore = this.#loosePublishes.size > 0 ? [...this.#loosePublishes.values()] : NO_LOOSE
+    const started = record !== undefined ? now() : 0
     try {
       outcome = await (handler as (p: unknown, c: unknown) => unknown)(envelope.payload, ctx)
     } catch (error) {
       failure = error
     }
+    if (record !== undefined) observeSince(record.duration, started)
     if (envelope.kind === 'configuration' && failure === undefined && outcome === true) {
       void this.#configuredNow().catch((error: Error) =>
         this.#logger?.error(`starting consumers failed: ${error.message}`),
@@ -770,7 +824,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
         outputs.push({ status: 'rejected', reason: failure })
       } else if (failure instanceof PublishError && failure.code === 'PUBLISH_CHANNEL_CLOSED') return
       else {
-        this.#fail(delivery, envelope, failure)
+        if (record !== undefined) record.handlerErrors += 1
+        this.#fail(delivery, envelope, failure, record)
         return
       }
     }
@@ -781,7 +836,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       if (error instanceof PublishError && error.code === 'PUBLISH_CHANNEL_CLOSED') return // redelivered anyway
       if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED') returned ??= error
       else {
-        this.#fail(delivery, envelope, error)
+        this.#fail(delivery, envelope, error, record)
         return
       }
     }
@@ -789,22 +844,22 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     if (returned) {
       // handleReturnedMessage decided (and logged): its outcome wins over the handler's.
       const decided = (returned as PublishError & { outcome?: Outcome }).outcome ?? 'drop'
-      if (decided === 'drop') delivery.nack(false)
-      else if (decided === 'requeue') delivery.nack(true)
+      if (decided === 'drop') nack(delivery, false, record)
+      else if (decided === 'requeue') nack(delivery, true, record)
       else ctx.ackNow()
       return
     }
-    if (outcome === 'requeue') delivery.nack(true)
+    if (outcome === 'requeue') nack(delivery, true, record)
     else if (outcome === 'drop') {
       this.log('ERROR', `Dropping ${rk} as its handler asked; dead lettering.`, {
         conversationId: envelope.conversationId,
       })
-      delivery.nack(false)
+      nack(delivery, false, record)
     } else ctx.ackNow()
   }
 
   /** Handler failure: ALERT, requeue once, then EMERGENCY and dead-letter. */
-  #fail(delivery: Delivery, envelope: Envelope, error: unknown): void {
+  #fail(delivery: Delivery, envelope: Envelope, error: unknown, record: InputRecord | undefined): void {
     const rk = routingKeyOf(delivery)
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
     const conversationId = envelope.conversationId
@@ -813,15 +868,16 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const giveUp = count !== undefined ? count >= 1 : delivery.redelivered
     if (giveUp) {
       this.log('EMERGENCY', `Giving up on ${rk}`, { full, conversationId })
-      delivery.nack(false)
-    } else delivery.nack(true)
+      nack(delivery, false, record)
+    } else nack(delivery, true, record)
   }
 
   // Internals shared with contexts ---------------------------------------------------------------
 
   /** Internal: bound into contexts. */
   #sendEvent(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<void> {
-    return this.#publish(EXCHANGES.events, name, payload, eventProperties(conversationId, this.#contentType), mandatory)
+    const properties = eventProperties(conversationId, this.#contentType)
+    return this.#publish('event', EXCHANGES.events, name, payload, properties, mandatory)
   }
 
   /** Internal: bound into contexts. */
@@ -837,7 +893,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       options.correlationId ?? '',
       this.#contentType,
     )
-    return this.#publish(EXCHANGES.commands, command, payload, properties, options.mandatory ?? true)
+    return this.#publish('command', EXCHANGES.commands, command, payload, properties, options.mandatory ?? true)
   }
 
   /** Internal: bound into contexts. */
@@ -848,11 +904,12 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     options: ReturnResultOptions,
   ): Promise<void> {
     const properties = resultProperties(options.conversationId, status, options.correlationId ?? '', this.#contentType)
-    return this.#publish(EXCHANGES.commands, destination, payload, properties, options.mandatory ?? true)
+    return this.#publish('result', EXCHANGES.commands, destination, payload, properties, options.mandatory ?? true)
   }
 
   /** Encodes and publishes with confirm, re-publishing nacked messages with backoff. */
   async #publish(
+    kind: MessageKind,
     exchange: string,
     routingKey: string,
     payload: unknown,
@@ -864,12 +921,17 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       throw new ServiceError('SERVICE_STATE', `cannot publish ${routingKey}: the service is not started`)
     }
     const body = encode(payload, properties.contentType as ContentType)
+    const metrics = this.#metrics
     const delays = this.#options.nackRetryDelaysMs ?? [200, 1000, 5000]
     for (let attempt = 0; ; attempt++) {
+      const record = metrics?.published(kind, routingKey)
+      const started = record !== undefined ? now() : 0
       try {
         await bus.publish(exchange, routingKey, body, { ...properties, mandatory })
+        if (record !== undefined) metrics?.settled(record, started, undefined)
         return
       } catch (error) {
+        if (record !== undefined) metrics?.settled(record, started, error)
         if (error instanceof PublishError && error.code === 'PUBLISH_NACKED' && attempt < delays.length) {
           this.#logger?.warn(`the broker nacked ${exchange}/${routingKey}; publishing again in ${delays[attempt]} ms`)
           await delay(delays[attempt] as number)
@@ -1003,6 +1065,7 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     readonly delivery: Delivery,
     envelope: Envelope,
     routingKey: string,
+    private readonly record: InputRecord | undefined,
   ) {
     this.kind = envelope.kind
     this.routingKey = routingKey
@@ -1056,17 +1119,17 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     return {
       ack: async () => {
         await Promise.allSettled(this.publishes)
-        this.delivery.ack()
+        ack(this.delivery, this.record)
       },
       nack: (requeue = false) => {
-        this.delivery.nack(requeue)
+        nack(this.delivery, requeue, this.record)
       },
     }
   }
 
   /** @internal */
   ackNow(): void {
-    this.delivery.ack()
+    ack(this.delivery, this.record)
   }
 
   private reply(payload: unknown, status: ResultStatus): Promise<void> {
