@@ -145,4 +145,27 @@ export async function unacked(queue: string): Promise<number> {
   return -1
 }
 
+/** A sample's key: its name and its labels sorted by name, `name{a="1",b="2"}`. */
+export function sample(name: string, labels: Record<string, string>): string {
+  const sorted = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]}"`)
+  return `${name}{${sorted.join(',')}}`
+}
+
+/** Sample lines of the Prometheus text format, keyed as `sample()` does. */
+export function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (!match) throw new Error(`not a sample line: ${line}`)
+    const labels: Record<string, string> = {}
+    for (const [, k, v] of (match[2] ?? '').matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/g))
+      labels[k as string] = v as string
+    samples.set(sample(match[1] as string, labels), Number(match[3]))
+  }
+  return samples
+}
+
 export { uniqueName, waitFor }

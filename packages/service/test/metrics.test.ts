@@ -8,7 +8,18 @@ import { describe, expect, it } from 'vitest'
 import { startHealthServer } from '../src/health.js'
 import { eventProperties, type Handlers, Service, type ServiceOptions, type ServiceStats } from '../src/index.js'
 import { BUCKET_BOUNDS, histogramStats, MAX_ROUTING_KEYS, Metrics, OTHER_ROUTING_KEY, observe } from '../src/metrics.js'
-import { cleanupQueues, deadLetters, peer, run, send, uniqueName, url, waitFor } from './helpers.js'
+import {
+  cleanupQueues,
+  deadLetters,
+  parseExposition,
+  peer,
+  run,
+  sample,
+  send,
+  uniqueName,
+  url,
+  waitFor,
+} from './helpers.js'
 
 class Probe extends Service {
   readonly name: string
@@ -89,29 +100,6 @@ describe('Metrics', () => {
     expect(snapshot.confirmLatency.map((h) => [h.kind, h.count])).toEqual([['event', 3]])
   })
 })
-
-/** A sample's key: its name and its labels sorted by name, `name{a="1",b="2"}`. */
-function sample(name: string, labels: Record<string, string>): string {
-  const sorted = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${labels[k]}"`)
-  return `${name}{${sorted.join(',')}}`
-}
-
-/** Sample lines of the Prometheus text format, keyed as `sample()` does. */
-function parseExposition(text: string): Map<string, number> {
-  const samples = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue
-    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (!match) throw new Error(`not a sample line: ${line}`)
-    const labels: Record<string, string> = {}
-    for (const [, k, v] of (match[2] ?? '').matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/g))
-      labels[k as string] = v as string
-    samples.set(sample(match[1] as string, labels), Number(match[3]))
-  }
-  return samples
-}
 
 /** The scripted scenario: its handlers, and how to play it. */
 async function scenario(name: string, options: Partial<ServiceOptions> = {}) {
