@@ -21,6 +21,7 @@ import {
 import {
   cleanUpRelay,
   OURS,
+  OURS_NO_METRICS,
   planRelay,
   prepareRelay,
   RAW,
@@ -45,6 +46,7 @@ interface Run {
 }
 
 const CHILD = 'BENCH_RELAY_CHILD'
+const IMPLEMENTATIONS = [OURS, OURS_NO_METRICS, RAW]
 
 interface ChildTask {
   implementation: string
@@ -66,14 +68,18 @@ async function child({ implementation, plan, prefetch, warmup }: ChildTask): Pro
     cpuAtStart = process.cpuUsage()
     startedAt = performance.now()
   }
-  const relay = await (implementation === OURS ? relayWithService : relayWithAmqplib)(plan, prefetch, {
+  const hooks = {
     first() {
       if (warmup === 0) start()
     },
-    relayed(count) {
+    relayed(count: number) {
       if (count === warmup) start()
     },
-  })
+  }
+  const relay =
+    implementation === RAW
+      ? await relayWithAmqplib(plan, prefetch, hooks)
+      : await relayWithService(plan, prefetch, hooks, implementation === OURS)
   await relay.finished
   const elapsedMs = performance.now() - startedAt
   const cpu = process.cpuUsage(cpuAtStart)
@@ -89,7 +95,7 @@ async function child({ implementation, plan, prefetch, warmup }: ChildTask): Pro
 }
 
 async function measure(implementation: string, prefetch: number, messages: number): Promise<Run> {
-  const plan = planRelay(implementation === OURS ? 'bench-relay' : 'bench-raw-relay', messages)
+  const plan = planRelay(implementation === RAW ? 'bench-raw-relay' : 'bench-relay', messages)
   await prepareRelay(plan)
   try {
     const task: ChildTask = { implementation, plan, prefetch, warmup: settings.warmup }
@@ -116,9 +122,9 @@ async function parent(): Promise<void> {
   for (let round = 0; round < settings.rounds; round++) {
     for (const prefetch of settings.prefetches) {
       const key = String(prefetch)
-      runs[key] ??= { [OURS]: [], [RAW]: [] }
-      // alternate who goes first, so that drift in the broker's load spreads over both
-      const order = round % 2 === 0 ? [OURS, RAW] : [RAW, OURS]
+      runs[key] ??= { [OURS]: [], [OURS_NO_METRICS]: [], [RAW]: [] }
+      // rotate who goes first, so that drift in the broker's load spreads over all three
+      const order = IMPLEMENTATIONS.map((_, i) => IMPLEMENTATIONS[(i + round) % IMPLEMENTATIONS.length] as string)
       for (const implementation of order) {
         const run = await measure(implementation, prefetch, settings.messages)
         runs[key]?.[implementation]?.push(run)
@@ -140,26 +146,23 @@ async function parent(): Promise<void> {
   }
   const rows: Row[] = []
   for (const prefetch of settings.prefetches) {
-    const ours = runs[String(prefetch)]?.[OURS] ?? []
     const raw = runs[String(prefetch)]?.[RAW] ?? []
-    for (const [implementation, list] of [
-      [OURS, ours],
-      [RAW, raw],
-    ] as const) {
+    for (const implementation of IMPLEMENTATIONS) {
+      const list = runs[String(prefetch)]?.[implementation] ?? []
       rows.push({
         prefetch,
         implementation,
         msgsPerSecond: summarize(list.map((r) => r.msgsPerSecond)),
         cpuUsPerMessage: summarize(list.map((r) => r.cpuUsPerMessage)),
         ackFramesPerMessage: summarize(list.map((r) => r.ackFramesPerMessage)),
-        ...(implementation === OURS
+        ...(implementation !== RAW
           ? {
               throughputRatio: ratioPerRound(
-                ours.map((r) => r.msgsPerSecond),
+                list.map((r) => r.msgsPerSecond),
                 raw.map((r) => r.msgsPerSecond),
               ),
               cpuRatio: ratioPerRound(
-                ours.map((r) => r.cpuUsPerMessage),
+                list.map((r) => r.cpuUsPerMessage),
                 raw.map((r) => r.cpuUsPerMessage),
               ),
             }
@@ -193,7 +196,7 @@ async function parent(): Promise<void> {
   )
   console.log('\nvs raw: median over rounds of the per-round ratio ours/raw; acks/msg: basic.ack frames per message')
   const verdicts = rows
-    .filter((row) => row.throughputRatio && row.cpuRatio)
+    .filter((row) => row.implementation === OURS && row.throughputRatio && row.cpuRatio)
     .map((row) => {
       const throughput = row.throughputRatio?.median ?? Number.NaN
       const cpu = row.cpuRatio?.median ?? Number.NaN
@@ -201,6 +204,30 @@ async function parent(): Promise<void> {
       return `prefetch ${row.prefetch}: msgs/s ${throughput.toFixed(2)}×${gated ? ` (target ≥ 0.90×${throughput >= 0.9 ? '' : ' MISSED'})` : ''}, CPU/msg ${cpu.toFixed(2)}× (target ≤ 1.2×${cpu <= 1.2 ? '' : ' MISSED'})`
     })
   for (const verdict of verdicts) console.log(verdict)
+  // What the metrics cost: metrics on against metrics off, per round (both are ours, so the
+  // baseline's noise does not enter). Target: within 5%.
+  const metricsCost = settings.prefetches.map((prefetch) => {
+    const on = runs[String(prefetch)]?.[OURS] ?? []
+    const off = runs[String(prefetch)]?.[OURS_NO_METRICS] ?? []
+    return {
+      prefetch,
+      throughputRatio: ratioPerRound(
+        on.map((r) => r.msgsPerSecond),
+        off.map((r) => r.msgsPerSecond),
+      ),
+      cpuRatio: ratioPerRound(
+        on.map((r) => r.cpuUsPerMessage),
+        off.map((r) => r.cpuUsPerMessage),
+      ),
+    }
+  })
+  for (const { prefetch, throughputRatio, cpuRatio } of metricsCost) {
+    const throughput = throughputRatio.median
+    const cpu = cpuRatio.median
+    console.log(
+      `metrics on/off, prefetch ${prefetch}: msgs/s ${formatSummary(throughputRatio, 3)}× (target ≥ 0.95×${throughput >= 0.95 ? '' : ' MISSED'}), CPU/msg ${formatSummary(cpuRatio, 3)}× (target ≤ 1.05×${cpu <= 1.05 ? '' : ' MISSED'})`,
+    )
+  }
 
   if (options.quick) console.log('--quick: results not saved')
   else {
@@ -212,6 +239,7 @@ async function parent(): Promise<void> {
         'amqplib: consume channel + confirm channel on one connection, cbor-x decode/encode, ack per message after its confirm',
       runs,
       summary: rows,
+      metricsCost,
     })
     console.log(`results saved to ${file}`)
   }

@@ -20,9 +20,11 @@ describe('relay scenario', () => {
     expect(rows).toEqual(
       ['10', '100', '500'].flatMap((prefetch) => [
         [`${prefetch} @am/service Service`, true],
+        [`${prefetch} @am/service, metrics off`, true],
         [`${prefetch} raw amqplib`, true],
       ]),
     )
+    expect(stdout).toMatch(/metrics on\/off, prefetch 100: msgs\/s \d/)
     expect(stdout).toContain('--quick: results not saved')
   })
 })

@@ -16,6 +16,8 @@ import { makePayload } from './payload.js'
 
 /** The relays' implementations, as tables and JSON name them. */
 export const OURS = '@am/service Service'
+/** The same service with `metrics: false`: what the per-routing-key metrics cost. */
+export const OURS_NO_METRICS = '@am/service, metrics off'
 export const RAW = 'raw amqplib'
 
 const EXCHANGE = 'events'
@@ -82,7 +84,12 @@ export interface RelayRun {
 }
 
 /** Ours: a `Service` whose handler publishes one event per event; the framework acks after the confirm. */
-export async function relayWithService(plan: RelayPlan, prefetch: number, hooks: RelayHooks): Promise<RelayRun> {
+export async function relayWithService(
+  plan: RelayPlan,
+  prefetch: number,
+  hooks: RelayHooks,
+  metrics = true,
+): Promise<RelayRun> {
   const { name, inKey, outKey, messages } = plan
   let started = false
   let count = 0
@@ -109,7 +116,7 @@ export async function relayWithService(plan: RelayPlan, prefetch: number, hooks:
       }
     }
   }
-  const service = new Relay({ urls: url, prefetch, handleSignals: false })
+  const service = new Relay({ urls: url, prefetch, handleSignals: false, metrics })
   await service.start()
   const finished = allRelayed.then(async () => {
     // The framework acks once the handler's publish is confirmed, on a later turn of the loop.
