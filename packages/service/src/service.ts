@@ -20,6 +20,7 @@ import { RequestError, ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
 import { type HealthServer, startHealthServer } from './health.js'
 import { HandlerTable } from './routing.js'
+import { loadTracing, type Tracing } from './tracing.js'
 import {
   commandProperties,
   configurationProperties,
@@ -243,6 +244,12 @@ export interface ServiceOptions {
    * @default createSupervisor from @am/bus-core
    */
   supervisorFactory?: (options: SupervisorOptions) => SupervisorLike
+  /**
+   * Trace propagation with OpenTelemetry when `@opentelemetry/api` is installed: spans around
+   * publishes and handlers, W3C trace context in the headers (see the README). `false` turns it off.
+   * @default true
+   */
+  tracing?: boolean
 }
 
 /** Where a service is in its life. */
@@ -315,6 +322,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   #resolveStopped: () => void = noop
   #booted = false
   #health: HealthServer | undefined
+  /** Set at start when tracing is on and `@opentelemetry/api` is installed. */
+  #tracing: Tracing | undefined
   /** What handling contexts may call; closures, so that nothing internal is an instance member a subclass could shadow. */
   readonly #internals: ServiceInternals = {
     sendEvent: (name, payload, conversationId, mandatory) => this.#sendEvent(name, payload, conversationId, mandatory),
@@ -588,6 +597,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
         )
       }
     }
+    if (this.#options.tracing !== false) this.#tracing = await loadTracing()
     if (this.#options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
     const bus = (this.#options.supervisorFactory ?? createSupervisor)({
       connectionName: defaultConnectionName(this.name),
@@ -705,7 +715,11 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   // A counter rather than a set of promises: no per-message `finally` chain on the hot path.
   #dispatch(delivery: Delivery, origin: Origin): void {
     this.#handling += 1
-    void this.#handle(delivery, origin).then(this.#handled, (error: Error) => {
+    const tracing = this.#tracing
+    const handling = tracing
+      ? tracing.process(delivery, () => this.#handle(delivery, origin))
+      : this.#handle(delivery, origin)
+    void handling.then(this.#handled, (error: Error) => {
       try {
         // Only a bug in the framework gets here; keep the message and the process.
         this.#logger?.error(`message handling failed: ${error.stack ?? error.message}`)
@@ -808,6 +822,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const rk = routingKeyOf(delivery)
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
     const conversationId = envelope.conversationId
+    this.#tracing?.recordFailure(error)
     this.log('ALERT', `Unhandled error while processing message ${rk}`, { full, conversationId })
     const count = deliveryCount(delivery)
     const giveUp = count !== undefined ? count >= 1 : delivery.redelivered
@@ -851,8 +866,23 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     return this.#publish(EXCHANGES.commands, destination, payload, properties, options.mandatory ?? true)
   }
 
+  /** Publishes, in a PRODUCER span when tracing (`tracing.ts`). */
+  #publish(
+    exchange: string,
+    routingKey: string,
+    payload: unknown,
+    properties: PublishOptions,
+    mandatory: boolean,
+  ): Promise<void> {
+    const tracing = this.#tracing
+    if (!tracing) return this.#publishConfirmed(exchange, routingKey, payload, properties, mandatory)
+    return tracing.publish(exchange, routingKey, properties, () =>
+      this.#publishConfirmed(exchange, routingKey, payload, properties, mandatory),
+    )
+  }
+
   /** Encodes and publishes with confirm, re-publishing nacked messages with backoff. */
-  async #publish(
+  async #publishConfirmed(
     exchange: string,
     routingKey: string,
     payload: unknown,
