@@ -597,8 +597,9 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
         )
       }
     }
-    if (this.#options.tracing !== false) this.#tracing = await loadTracing()
     if (this.#options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
+    // Loaded meanwhile: the supervisor is made synchronously by start() (@am/testing relies on it).
+    const tracing = this.#options.tracing !== false ? loadTracing() : undefined
     const bus = (this.#options.supervisorFactory ?? createSupervisor)({
       connectionName: defaultConnectionName(this.name),
       ...this.#options.supervisor,
@@ -623,6 +624,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#sessionGeneration = generation
       void this.#enterSession().catch((error: Error) => this.#logger?.error(`session start failed: ${error.message}`))
     })
+    if (tracing) this.#tracing = await tracing
     try {
       await bus.ready()
     } catch (error) {
