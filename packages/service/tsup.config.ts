@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // Optional peer dependency, imported dynamically by tracing.ts: never bundled.
+  external: ['@opentelemetry/api'],
 })

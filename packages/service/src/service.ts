@@ -21,6 +21,7 @@ import { gelf, type LevelName, type LogOptions } from './gelf.js'
 import { type HealthServer, startHealthServer } from './health.js'
 import { ack, BUCKET_BOUNDS, type InputRecord, Metrics, nack, now, observeSince, type ServiceStats } from './metrics.js'
 import { HandlerTable } from './routing.js'
+import { loadTracing, type Tracing } from './tracing.js'
 import {
   commandProperties,
   configurationProperties,
@@ -251,6 +252,12 @@ export interface ServiceOptions {
    * @default createSupervisor from @am/bus-core
    */
   supervisorFactory?: (options: SupervisorOptions) => SupervisorLike
+  /**
+   * Trace propagation with OpenTelemetry when `@opentelemetry/api` is installed: spans around
+   * publishes and handlers, W3C trace context in the headers (see the README). `false` turns it off.
+   * @default true
+   */
+  tracing?: boolean
 }
 
 /** Where a service is in its life. */
@@ -326,6 +333,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   #booted = false
   #health: HealthServer | undefined
   readonly #metrics: Metrics | undefined
+  /** Set at start when tracing is on and `@opentelemetry/api` is installed. */
+  #tracing: Tracing | undefined
   /** What handling contexts may call; closures, so that nothing internal is an instance member a subclass could shadow. */
   readonly #internals: ServiceInternals = {
     sendEvent: (name, payload, conversationId, mandatory) => this.#sendEvent(name, payload, conversationId, mandatory),
@@ -638,6 +647,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       }
     }
     if (this.#options.handleSignals !== false) trapSignals(this as unknown as Service<ServiceMessages>)
+    // Loaded meanwhile: the supervisor is made synchronously by start() (@am/testing relies on it).
+    const tracing = this.#options.tracing !== false ? loadTracing() : undefined
     const bus = (this.#options.supervisorFactory ?? createSupervisor)({
       connectionName: defaultConnectionName(this.name),
       ...this.#options.supervisor,
@@ -663,6 +674,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#sessionGeneration = generation
       void this.#enterSession().catch((error: Error) => this.#logger?.error(`session start failed: ${error.message}`))
     })
+    if (tracing) this.#tracing = await tracing
     try {
       await bus.ready()
     } catch (error) {
@@ -755,7 +767,11 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   // A counter rather than a set of promises: no per-message `finally` chain on the hot path.
   #dispatch(delivery: Delivery, origin: Origin): void {
     this.#handling += 1
-    void this.#handle(delivery, origin).then(this.#handled, (error: Error) => {
+    const tracing = this.#tracing
+    const handling = tracing
+      ? tracing.process(delivery, () => this.#handle(delivery, origin))
+      : this.#handle(delivery, origin)
+    void handling.then(this.#handled, (error: Error) => {
       try {
         // Only a bug in the framework gets here; keep the message and the process.
         this.#logger?.error(`message handling failed: ${error.stack ?? error.message}`)
@@ -863,6 +879,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const rk = routingKeyOf(delivery)
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
     const conversationId = envelope.conversationId
+    this.#tracing?.recordFailure(error)
     this.log('ALERT', `Unhandled error while processing message ${rk}`, { full, conversationId })
     const count = deliveryCount(delivery)
     const giveUp = count !== undefined ? count >= 1 : delivery.redelivered
@@ -907,8 +924,24 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     return this.#publish('result', EXCHANGES.commands, destination, payload, properties, options.mandatory ?? true)
   }
 
+  /** Publishes, in a PRODUCER span when tracing (`tracing.ts`). */
+  #publish(
+    kind: MessageKind,
+    exchange: string,
+    routingKey: string,
+    payload: unknown,
+    properties: PublishOptions,
+    mandatory: boolean,
+  ): Promise<void> {
+    const tracing = this.#tracing
+    if (!tracing) return this.#publishConfirmed(kind, exchange, routingKey, payload, properties, mandatory)
+    return tracing.publish(exchange, routingKey, properties, () =>
+      this.#publishConfirmed(kind, exchange, routingKey, payload, properties, mandatory),
+    )
+  }
+
   /** Encodes and publishes with confirm, re-publishing nacked messages with backoff. */
-  async #publish(
+  async #publishConfirmed(
     kind: MessageKind,
     exchange: string,
     routingKey: string,

@@ -1,6 +1,7 @@
 """A Python eventail-style peer, raw AMQP (pika + cbor2) per PROTOCOL.md, no framework.
 
 usage: peer.py client <amqp_url> <service>    send a command, an event, read the result, the event and a log
+                                              (each also as the handler call eventail would make: "*_call")
        peer.py responder <amqp_url> <service> <count>   answer <count> <service>.Square commands as eventail does
 Prints one JSON object on stdout.
 """
@@ -21,6 +22,38 @@ def props(conversation_id, reply_to="", correlation_id="", content_type="applica
     headers = {"conversation_id": conversation_id} if status is None else {"status": status, "conversation_id": conversation_id}
     return pika.BasicProperties(content_type=content_type, headers=headers, delivery_mode=2,
                                 correlation_id=correlation_id, reply_to=reply_to)
+
+
+def eventail_call(method, p, body):
+    """The handler call eventail 2.3.6 makes for a delivery (PROTOCOL.md §4.1, §4.3), or why it refuses it."""
+    headers = dict(p.headers or {})
+    if method.exchange != "configurations" and "conversation_id" not in headers:
+        return {"refused": "Missing headers on " + method.routing_key}
+    conversation_id = headers.pop("conversation_id", "")
+    if not body:
+        payload = None
+    else:
+        try:
+            payload = cbor2.loads(body) if p.content_type == "application/cbor" else json.loads(body)
+        except ValueError:
+            return {"refused": "Unable to decode payload for " + method.routing_key}
+    meta = dict(headers, timestamp=p.timestamp, expiration=p.expiration, user_id=p.user_id, app_id=p.app_id,
+                delivery_tag=method.delivery_tag)
+    if method.exchange == "commands":
+        status = headers.pop("status", "")
+        meta.pop("status", None)
+        if not p.reply_to and not status:
+            return {"refused": "invalid enveloppe for command/result"}
+        if p.reply_to:
+            return {"handler": "handle_command", "command": method.routing_key, "payload": payload,
+                    "conversation_id": conversation_id, "reply_to": p.reply_to,
+                    "correlation_id": p.correlation_id, "meta": meta}
+        return {"handler": "handle_result", "key": method.routing_key, "payload": payload,
+                "conversation_id": conversation_id, "status": status, "correlation_id": p.correlation_id, "meta": meta}
+    if method.exchange == "events":
+        return {"handler": "handle_event", "event": method.routing_key, "payload": payload,
+                "conversation_id": conversation_id, "meta": meta}
+    return {"handler": "handle_config", "configuration": method.routing_key, "payload": payload, "meta": meta}
 
 
 def declare_exchanges(ch):
@@ -54,11 +87,13 @@ def client(url, service):
         got["result"] = {"routing_key": method.routing_key, "headers": list(p.headers.items()),
                          "correlation_id": p.correlation_id, "reply_to": p.reply_to, "content_type": p.content_type,
                          "delivery_mode": p.delivery_mode, "payload": cbor2.loads(body)}
+        got["result_call"] = eventail_call(method, p, body)
         c.basic_ack(method.delivery_tag)
 
     def on_event(c, method, p, body):
         got["event"] = {"routing_key": method.routing_key, "headers": p.headers, "content_type": p.content_type,
                         "payload": json.loads(body) if p.content_type == "application/json" else cbor2.loads(body)}
+        got["event_call"] = eventail_call(method, p, body)
         c.basic_ack(method.delivery_tag)
 
     def on_log(c, method, p, body):
