@@ -9,6 +9,7 @@ export type ServiceErrorCode =
   | 'REQUEST_FAILED'
   | 'REQUEST_UNROUTABLE'
   | 'LOG_INVALID_LEVEL'
+  | 'MESSAGE_REFUSED'
 
 /** Base class of the errors thrown by `@am/service`. */
 export class ServiceError extends AmError<ServiceErrorCode> {}

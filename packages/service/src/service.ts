@@ -793,6 +793,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     if (isRefusal(envelope)) {
       const record = this.#metrics?.received(KIND_OF[origin], rk)
       this.log('EMERGENCY', envelope.log, { full: envelope.detail, conversationId: envelope.conversationId })
+      this.#tracing?.recordFailure(new ServiceError('MESSAGE_REFUSED', envelope.log))
       nack(delivery, false, record)
       return
     }
@@ -805,6 +806,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
         full: `subscribed keys: ${table.keys.join(', ') || 'none'}`,
         conversationId: envelope.conversationId,
       })
+      this.#tracing?.recordFailure(new ServiceError('MESSAGE_REFUSED', `no ${envelope.kind} handler for ${rk}`))
       nack(delivery, false, record)
       return
     }

@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type Handlers, Service, type ServiceOptions } from '../src/index.js'
-import { cleanupQueues, peer, run, spy, uniqueName, url, waitFor } from './helpers.js'
+import { cleanupQueues, peer, run, send, spy, uniqueName, url, waitFor } from './helpers.js'
 
 const peerScript = readFileSync(new URL('./python/peer.py', import.meta.url), 'utf8')
 const exporter = new InMemorySpanExporter()
@@ -167,6 +167,38 @@ describe('trace propagation', () => {
       expect(span.attributes['error.type']).toBe('Error')
       expect(span.events.map((e) => [e.name, e.attributes?.['exception.message']])).toEqual([['exception', 'boom']])
     }
+  })
+
+  it('marks the process span of a refused (undecodable) message failed, with the reason', async () => {
+    const a = uniqueName('trace-poison')
+    cleanupQueues(a)
+    await run((o) => new Traced(a, { events: { [`${a}-Thing`]: () => undefined } }, o))
+    const bus = await peer()
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    await send(
+      bus,
+      'events',
+      `${a}-Thing`,
+      undefined,
+      {
+        contentType: 'application/cbor',
+        headers: { conversation_id: 'conv-p', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+        persistent: true,
+      },
+      Buffer.from([0xff, 0x00]),
+    )
+    await waitFor(
+      () => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.CONSUMER),
+      10_000,
+      'the process span',
+    )
+    const [span, ...others] = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER)
+    expect(others).toEqual([])
+    expect(span?.spanContext().traceId).toBe(traceId)
+    expect(span?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7')
+    expect(span?.status.code).toBe(SpanStatusCode.ERROR)
+    expect(span?.status.message).toMatch(/decod|CBOR/i)
+    expect(span?.attributes['error.type']).toBe('MESSAGE_REFUSED')
   })
 
   it('ends a publish span with an error status when the publish is returned', async () => {
