@@ -1,22 +1,19 @@
 import { closeConnections } from '@am/testkit'
 import { describe, expect, it } from 'vitest'
-import { eventProperties, type Handlers, Service, type ServiceOptions } from '../src/index.js'
-import { cleanupQueues, parseExposition, peer, run, sample, send, uniqueName, waitFor } from './helpers.js'
+import { eventProperties } from '../src/index.js'
+import {
+  cleanupQueues,
+  parseExposition,
+  peer,
+  run,
+  sample,
+  send,
+  TableService,
+  uniqueName,
+  waitFor,
+} from './helpers.js'
 
-class Probe extends Service {
-  readonly name: string
-  constructor(
-    name: string,
-    private readonly table: Handlers,
-    options: ServiceOptions,
-  ) {
-    super(options)
-    this.name = name
-  }
-  protected handlers(): Handlers {
-    return this.table
-  }
-}
+const Probe = TableService
 
 async function get(port: number, path: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`)

@@ -2,7 +2,7 @@ import { createSupervisor, type Delivery, defineTopology, type PublishOptions, t
 import { decode, encode } from '@am/codec'
 import { rabbitmqctl, uniqueName, waitFor } from '@am/testkit'
 import { inject, onTestFinished } from 'vitest'
-import type { Service, ServiceOptions } from '../src/index.js'
+import { type Handlers, Service, type ServiceOptions } from '../src/index.js'
 
 export const url: string = inject('amqpUrl')
 export const vhost: string = decodeURIComponent(new URL(url).pathname.slice(1)) || '/'
@@ -169,3 +169,19 @@ export function parseExposition(text: string): Map<string, number> {
 }
 
 export { uniqueName, waitFor }
+
+/** A service whose name and handler table are given to its constructor. */
+export class TableService extends Service {
+  readonly name: string
+  constructor(
+    name: string,
+    private readonly table: Handlers,
+    options: ServiceOptions,
+  ) {
+    super(options)
+    this.name = name
+  }
+  protected handlers(): Handlers {
+    return this.table
+  }
+}

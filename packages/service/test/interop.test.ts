@@ -2,27 +2,13 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { python, runPython } from '@am/testkit'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { type Handlers, Service, type ServiceOptions } from '../src/index.js'
-import { cleanupQueues, run, uniqueName, url, waitFor } from './helpers.js'
+import { cleanupQueues, run, TableService, uniqueName, url, waitFor } from './helpers.js'
+
+const Interop = TableService
 
 // A Python peer written with Debian's python3-pika and python3-cbor2, raw AMQP per PROTOCOL.md.
 const peerScript = readFileSync(new URL('./python/peer.py', import.meta.url), 'utf8')
 const pythonUrl = url // pika reads the same amqp URL
-
-class Interop extends Service {
-  readonly name: string
-  constructor(
-    name: string,
-    private readonly table: Handlers,
-    options: ServiceOptions,
-  ) {
-    super(options)
-    this.name = name
-  }
-  protected handlers(): Handlers {
-    return this.table
-  }
-}
 
 describe('interop with a Python eventail-style peer', () => {
   it('answers commands and events from Python, which reads our results, events and logs', async () => {

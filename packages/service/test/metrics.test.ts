@@ -6,7 +6,7 @@ import { PublishError } from '@am/bus-core'
 import { register } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { startHealthServer } from '../src/health.js'
-import { eventProperties, type Handlers, Service, type ServiceOptions, type ServiceStats } from '../src/index.js'
+import { eventProperties, type Service, type ServiceOptions, type ServiceStats } from '../src/index.js'
 import { BUCKET_BOUNDS, histogramStats, MAX_ROUTING_KEYS, Metrics, OTHER_ROUTING_KEY, observe } from '../src/metrics.js'
 import {
   cleanupQueues,
@@ -16,25 +16,13 @@ import {
   run,
   sample,
   send,
+  TableService,
   uniqueName,
   url,
   waitFor,
 } from './helpers.js'
 
-class Probe extends Service {
-  readonly name: string
-  constructor(
-    name: string,
-    private readonly table: Handlers,
-    options: ServiceOptions,
-  ) {
-    super(options)
-    this.name = name
-  }
-  protected handlers(): Handlers {
-    return this.table
-  }
-}
+const Probe = TableService
 
 const emptyHistogram = (): { buckets: number[]; sum: number; count: number } => ({
   buckets: BUCKET_BOUNDS.map(() => 0),

@@ -10,28 +10,14 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type Handlers, Service, type ServiceOptions } from '../src/index.js'
-import { cleanupQueues, peer, run, send, spy, uniqueName, url, waitFor } from './helpers.js'
+import { cleanupQueues, peer, run, send, spy, TableService, uniqueName, url, waitFor } from './helpers.js'
+
+const Traced = TableService
 
 const peerScript = readFileSync(new URL('./python/peer.py', import.meta.url), 'utf8')
 const exporter = new InMemorySpanExporter()
 const tracer = trace.getTracer('tracing.test')
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/
-
-class Traced extends Service {
-  readonly name: string
-  constructor(
-    name: string,
-    private readonly table: Handlers,
-    options: ServiceOptions,
-  ) {
-    super(options)
-    this.name = name
-  }
-  protected handlers(): Handlers {
-    return this.table
-  }
-}
 
 beforeAll(() => {
   trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
