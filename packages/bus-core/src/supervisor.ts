@@ -62,7 +62,8 @@ export interface SupervisorOptions {
    */
   buffer?: { maxMessages?: number; maxBytes?: number }
   /**
-   * How long `close()` waits for outstanding confirms before closing anyway, in ms.
+   * The longest `close()` takes to stop gracefully, in ms: cancels, outstanding confirms and the
+   * broker's close-ok share this one budget; past it the socket is dropped.
    * @default 10000
    */
   closeTimeoutMs?: number
@@ -133,7 +134,10 @@ export interface ConsumeOptions {
 export interface Consumer {
   /** The queue's actual name on the current connection (server-named queues change). */
   readonly queue: string
-  /** Stops the deliveries to this consumer (`basic.cancel`) and forgets it. */
+  /**
+   * Stops the deliveries to this consumer (`basic.cancel`) and forgets it; resolves on the broker's
+   * cancel-ok, or after `closeTimeoutMs` without it. Deliveries already on their way still arrive.
+   */
   cancel(): Promise<void>
 }
 
@@ -412,7 +416,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         this.consumers.delete(entry)
         const live = this.current
         if (entry.tag && live && live.id === entry.generation && !live.lost) {
-          await live.consume.cancel(entry.tag).catch(() => undefined)
+          // A broker that stopped answering never sends cancel-ok: bound the wait.
+          await raceDelay(
+            live.consume.cancel(entry.tag).catch(() => undefined),
+            this.options.closeTimeoutMs ?? 10_000,
+          )
         }
       },
     }
@@ -852,6 +860,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.stopping = true
     this.wake?.()
     const timeoutMs = this.options.closeTimeoutMs ?? 10_000
+    // One budget for the whole graceful sequence (cancels, confirms, close-ok): a broker that
+    // stopped answering costs `closeTimeoutMs` in all, not per step.
+    const deadline = performance.now() + timeoutMs
+    const left = (): number => Math.max(0, deadline - performance.now())
     const gen = this.current
     if (!wasFailed) this.setState('closing')
     if (gen && !gen.lost) {
@@ -864,11 +876,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           }
         }
         // A broker that stopped answering never sends cancel-ok: bound the wait.
-        await Promise.race([cancels(), delay(timeoutMs)])
-        const drained = await this.until(
-          () => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0),
-          timeoutMs,
-        )
+        await raceDelay(cancels(), left())
+        const drained = await this.until(() => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0), left())
         if (!drained) {
           this.logger.warn(
             `closing with ${gen.inflight.size} publishes unconfirmed and ${this.queue.length} unsent after ${timeoutMs} ms`,
@@ -887,19 +896,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         }
         // close-ok never comes on a dead socket: bound the wait, then drop the socket (an open
         // one would keep the process alive).
-        const closed = await Promise.race([
+        const closed = await raceDelay(
           closeAll().then(
             () => true,
             () => true,
           ),
-          delay(timeoutMs).then(() => false),
-        ])
-        if (!closed) destroySocket(gen.connection)
+          left(),
+        )
+        if (closed !== true) destroySocket(gen.connection)
       }
       this.lose(gen, undefined)
     }
     // The loop may be inside a connection attempt: it sees `stopping` and closes what it opened.
-    if (this.running) await Promise.race([this.running, delay(timeoutMs)])
+    // (its socket is gone or closed by now, so it ends at once; bounded all the same)
+    if (this.running) await raceDelay(this.running, Math.max(left(), 1_000))
     this.rejectQueued(
       new ConnectionError('SUPERVISOR_CLOSED', 'the supervisor closed before this message could be sent'),
     )
@@ -909,8 +919,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+/** `work`'s value, or `undefined` after `ms`; the timer never outlives the race (it would keep the process up). */
+async function raceDelay<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms)
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**

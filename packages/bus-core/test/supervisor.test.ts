@@ -1,4 +1,4 @@
-import { closeConnections, listConnections, uniqueName, waitFor } from '@am/testkit'
+import { closeConnections, listConnections, startProxy, uniqueName, waitFor } from '@am/testkit'
 import { connect } from 'amqplib'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import {
@@ -375,6 +375,35 @@ describe('Supervisor on a real broker', () => {
     expect([dead.state, fresh.state, live.state]).toEqual(['closed', 'closed', 'closed'])
     for (const ms of Object.values(timings)) expect(ms).toBeLessThan(2000)
     await expect(fresh.ready()).rejects.toMatchObject({ code: 'SUPERVISOR_CLOSED' })
+  })
+
+  it('bounds cancel() and close() by closeTimeoutMs in all when the broker stops answering', async () => {
+    const broker = new URL(url)
+    await using proxy = await startProxy(broker.hostname, Number(broker.port || 5672))
+    const hung = new URL(url)
+    hung.port = String(proxy.port)
+    const { topology, exchange } = privateTopology()
+    const { supervisor } = supervise({ urls: hung.href, topology, closeTimeoutMs: 800 })
+    await supervisor.ready()
+    const first = await supervisor.consume('q', (d) => d.ack())
+    await supervisor.consume('q', (d) => d.ack())
+    proxy.freeze()
+    // sent into the void: never confirmed, so close() has confirms, a cancel and a close-ok to wait for
+    const unconfirmed = supervisor.publish(exchange, 'k', Buffer.from('x'))
+    unconfirmed.catch(() => undefined)
+    const time = async (work: () => Promise<void>): Promise<number> => {
+      const started = performance.now()
+      await work()
+      return performance.now() - started
+    }
+    const cancelMs = await time(() => first.cancel())
+    const closeMs = await time(() => supervisor.close())
+    // each waited out its budget once; before, close() spent one budget per step (cancels,
+    // confirms, close-ok: 2.4 s here) and cancel() waited for cancel-ok forever
+    expect([cancelMs >= 750, cancelMs < 1_300]).toEqual([true, true])
+    expect([closeMs >= 750, closeMs < 1_300]).toEqual([true, true])
+    expect(supervisor.state).toBe('closed')
+    await expect(unconfirmed).rejects.toMatchObject({ code: 'PUBLISH_CHANNEL_CLOSED' })
   })
 
   it('is disposable with await using', async () => {

@@ -221,7 +221,9 @@ export interface ServiceOptions {
    */
   handleSignals?: boolean
   /**
-   * How long `stop()` lets in-flight handlers finish, then waits for confirms, in ms each.
+   * How long `stop()` waits for the consumers' cancels and the handlers in flight (their outputs
+   * confirmed), in ms, in all; the supervisor's `closeTimeoutMs` (10 s by default) then bounds the
+   * close. A broker that stopped answering costs at most their sum.
    * @default 10000
    */
   stopTimeoutMs?: number
@@ -733,19 +735,23 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     this.#timers.clear()
     const bus = this.#bus
     const timeoutMs = this.#options.stopTimeoutMs ?? 10_000
+    // One budget for the cancels and the handlers in flight, then the supervisor's own
+    // (`closeTimeoutMs`): a hung broker costs stopTimeoutMs + closeTimeoutMs in all (20 s by default).
+    const deadline = performance.now() + timeoutMs
+    const left = (): number => Math.max(0, deadline - performance.now())
     if (bus && previous !== 'idle') {
       if (bus.isConnected) this.log('WARNING', 'Shutting down…')
       const consumers = [...this.#business, ...(this.#configConsumer ? [this.#configConsumer] : [])]
       this.#business = []
       this.#configConsumer = undefined
       // A broker that stopped answering never confirms the cancels: bound the wait.
-      await within(Promise.allSettled(consumers.map((c) => c.cancel())), timeoutMs)
+      await within(Promise.allSettled(consumers.map((c) => c.cancel())), left())
       if (this.#handling > 0) {
         await within(
           new Promise<void>((resolve) => {
             this.#whenIdle = resolve
           }),
-          timeoutMs,
+          left(),
         )
       }
       for (const [id, pending] of this.#requests) {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import type {} from 'vitest'
 
 export { useTempDir, writeTempFile } from './files.js'
+export { type Proxy, startProxy } from './proxy.js'
 export type { BoundQueue, ChannelLender } from './queue.js'
 export { bindQueue, drain } from './queue.js'
 
