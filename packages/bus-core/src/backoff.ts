@@ -21,8 +21,10 @@ export interface BackoffOptions {
    */
   jitter?: number
   /**
-   * A connection that stayed up this long resets the delays to `initialDelayMs`, in ms.
-   * @default 3000
+   * A connection that stayed up this long resets the delays to `initialDelayMs`, in ms. Shorter
+   * lives count as one flapping streak (a broker that accepts and drops at once is not hammered);
+   * longer ones, such as connections closed one after the other in a rolling restart, do not.
+   * @default 1000
    */
   resetAfterMs?: number
 }
@@ -44,7 +46,7 @@ export class Backoff {
     this.max = options.maxDelayMs ?? 30_000
     this.factor = options.factor ?? 2
     this.jitter = Math.min(1, Math.max(0, options.jitter ?? 0.5))
-    this.resetAfterMs = options.resetAfterMs ?? 3_000
+    this.resetAfterMs = options.resetAfterMs ?? 1_000
   }
 
   /** The number of delays handed out since the last reset. */

@@ -98,7 +98,7 @@ describe('fault 1: the service connection is force-closed at random moments', ()
       duplicates: ledger.duplicates,
       resumeMs,
       outcome: ledger.lost.length === 0 && ledger.duplicates <= bound ? 'pass' : 'FAIL',
-      notes: `${supervisor.stats().reconnections} reconnections; ${ledger.redeliveries} redeliveries to the service (prefetch ${PREFETCH}, ${WORK_MS} ms of work per message); duplicate bound ${bound}; resume (loss → first relayed output on the new connection) median ${median(resumes)} ms; bus logs: ${levels(logs.logs())}`,
+      notes: `${supervisor.stats().reconnections} reconnections; ${ledger.redeliveries} redeliveries to the service (prefetch ${PREFETCH}, ${WORK_MS} ms of work per message); duplicate bound ${bound}; resume (loss → first relayed output on the new connection) median ${median(resumes)} ms (${resumes.join(', ')}); bus logs: ${levels(logs.logs())}`,
     })
     expect(ledger.confirmed.size).toBeGreaterThanOrEqual(EVENTS)
     expect(ledger.lost).toEqual([])
