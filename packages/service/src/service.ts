@@ -337,6 +337,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   readonly #metrics: Metrics | undefined
   /** Set at start when tracing is on and `@opentelemetry/api` is installed. */
   #tracing: Tracing | undefined
+  /** The last connection generation lost: deliveries of it and before can no longer be acked. */
+  #lostGeneration = 0
   /** What handling contexts may call; closures, so that nothing internal is an instance member a subclass could shadow. */
   readonly #internals: ServiceInternals = {
     sendEvent: (name, payload, conversationId, mandatory) => this.#sendEvent(name, payload, conversationId, mandatory),
@@ -344,6 +346,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#sendCommandNow(command, payload, conversationId, options),
     sendResult: (destination, payload, status, options) => this.#sendResult(destination, payload, status, options),
     log: (level, short, options) => this.log(level, short, options),
+    connectionGone: (delivery) => delivery.generation <= this.#lostGeneration,
   }
 
   constructor(options: ServiceOptions) {
@@ -659,7 +662,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       logger: this.#logger,
     })
     this.#bus = bus
-    bus.on('disconnected', () => {
+    bus.on('disconnected', ({ generation }) => {
+      if (generation > this.#lostGeneration) this.#lostGeneration = generation
       if (this.#stopping) return
       this.#setState('reconnecting')
       if (this.#tables?.configurations.size) {
@@ -816,7 +820,11 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       nack(delivery, false, record)
       return
     }
-    const ctx = new HandlingContext<M>(this.#internals, delivery, envelope, rk, record)
+    // A message of a shared durable queue comes back if its connection dies before the ack: then
+    // its handler's outputs are not sent (the redelivery makes them again), which saves a duplicate
+    // of each. Exclusive queues die with their connection: their handlers' outputs always go.
+    const redeliverable = origin !== 'configurations' && !this.#exclusive
+    const ctx = new HandlingContext<M>(this.#internals, delivery, envelope, rk, record, redeliverable)
     let outcome: unknown
     let failure: unknown
     const looseBefore = this.#loosePublishes.size > 0 ? [...this.#loosePublishes.values()] : NO_LOOSE
@@ -1086,6 +1094,8 @@ interface ServiceInternals {
   ): Promise<void>
   sendResult(destination: string, payload: unknown, status: ResultStatus, options: ReturnResultOptions): Promise<void>
   log(level: LevelName | number, short: string, options?: LogOptions): void
+  /** True when the connection that delivered `delivery` is gone (its tag can no longer be acked). */
+  connectionGone(delivery: Delivery): boolean
 }
 
 class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
@@ -1107,6 +1117,7 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     envelope: Envelope,
     routingKey: string,
     private readonly record: InputRecord | undefined,
+    private readonly redeliverable: boolean,
   ) {
     this.kind = envelope.kind
     this.routingKey = routingKey
@@ -1128,6 +1139,7 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     payload: M['events'][K],
     options: PublishEventOptions = {},
   ): Promise<void> {
+    if (this.gone()) return this.refused()
     return this.track(
       this.service.sendEvent(name, payload, options.conversationId ?? this.conversationId, options.mandatory ?? false),
     )
@@ -1138,6 +1150,7 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     payload: M['commands'][K],
     options: SendCommandOptions,
   ): Promise<void> {
+    if (this.gone()) return this.refused()
     return this.track(
       this.service.sendCommandNow(command, payload, options.conversationId ?? this.conversationId, options),
     )
@@ -1179,11 +1192,28 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
         new ServiceError('SERVICE_STATE', `cannot return a result for ${this.routingKey}: it is not a command`),
       )
     }
+    if (this.gone()) return this.refused()
     return this.track(
       this.service.sendResult(this.replyTo, payload, status, {
         conversationId: this.conversationId,
         correlationId: this.correlationId,
       }),
+    )
+  }
+
+  /** True when this delivery's connection is gone: it will be redelivered, so its outputs must not go out. */
+  private gone(): boolean {
+    return this.redeliverable && !this.delivery.settled && this.service.connectionGone(this.delivery)
+  }
+
+  private refused(): Promise<void> {
+    return this.track(
+      Promise.reject(
+        new PublishError(
+          'PUBLISH_CHANNEL_CLOSED',
+          `not sent: the connection that delivered ${this.routingKey} is gone, and its redelivery will send it again`,
+        ),
+      ),
     )
   }
 

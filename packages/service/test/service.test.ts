@@ -639,6 +639,114 @@ describe('Service on a real broker', () => {
     expect(service.state).toBe('ready')
   })
 
+  it('does not send the output of a message whose connection died while it was handled: its redelivery does', async () => {
+    const name = serviceName()
+    const input = uniqueName('In')
+    const output = uniqueName('Out')
+    const bus = await peer()
+    const outputs = await spy(bus, 'events', output)
+    const calls: Array<{ redelivered: boolean; error?: string }> = []
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [input]: async (payload, ctx) => {
+                const call: { redelivered: boolean; error?: string } = { redelivered: ctx.redelivered }
+                calls.push(call)
+                if (!ctx.redelivered) await held
+                try {
+                  await ctx.publishEvent(output, payload)
+                } catch (error) {
+                  call.error = (error as { code?: string }).code
+                  throw error
+                }
+              },
+            },
+          },
+          { ...o, supervisor: { connectionName: `${name}-conn` } },
+        ),
+    )
+    await send(bus, 'events', input, 'once', eventProperties('conv-gone'))
+    await waitFor(() => calls.length === 1, 5_000, 'the first delivery')
+    expect(await closeConnections(`${name}-conn`)).toBe(1)
+    await waitFor(() => service.readyCalls === 2, 10_000, 'the new connection')
+    // the redelivery is handled while the first call still holds the old delivery
+    await outputs.nth(1)
+    release()
+    await waitFor(() => calls[0]?.error !== undefined, 5_000, 'the first call to end')
+    // let a wrongly sent second output arrive, if one was sent
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(calls).toEqual([{ redelivered: false, error: 'PUBLISH_CHANNEL_CLOSED' }, { redelivered: true }])
+    expect(outputs.messages.map((m) => outputs.payload(m))).toEqual(['once'])
+    expect(
+      service
+        .stats()
+        .inputs.map(({ received, acked, requeued, deadLettered, handlerErrors }) => [
+          received,
+          acked,
+          requeued,
+          deadLettered,
+          handlerErrors,
+        ]),
+    ).toEqual([[2, 1, 0, 0, 0]])
+  })
+
+  it('relays a whole backlog across a forced reconnection: every output sent, no delivery left unacked', async () => {
+    const name = serviceName()
+    const input = uniqueName('Backlog')
+    const output = uniqueName('Relayed')
+    const bus = await peer()
+    const outputs = await spy(bus, 'events', output)
+    const count = 400
+    let handled = 0
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [input]: async (payload, ctx) => {
+                handled += 1
+                await ctx.publishEvent(output, payload)
+              },
+            },
+            // a second consumer: deliveries to the first arrive while the second is being set up
+            commands: {
+              [`${name}.Relay`]: async (payload, ctx) => {
+                handled += 1
+                await ctx.publishEvent(output, payload)
+              },
+            },
+          },
+          { ...o, prefetch: 50, supervisor: { connectionName: `${name}-conn` } },
+        ),
+    )
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        i % 2 === 0
+          ? send(bus, 'events', input, i, eventProperties('conv-backlog'))
+          : send(bus, 'commands', `${name}.Relay`, i, commandProperties('conv-backlog', `${name}.Nowhere`, `c-${i}`)),
+      ),
+    )
+    await waitFor(() => handled >= 50, 10_000, 'handling under way')
+    expect(await closeConnections(`${name}-conn`)).toBe(1)
+    // deliveries of the new connection arrive while it is still being set up: they must not be
+    // taken for deliveries of the lost one
+    await waitFor(() => new Set(outputs.messages.map((m) => outputs.payload(m))).size === count, 20_000, 'every output')
+    await waitFor(
+      async () => (await unacked(`${name}.events`)) + (await unacked(`${name}.commands`)) === 0,
+      10_000,
+      'no delivery left unacked',
+    )
+    expect(service.state).toBe('ready')
+  })
+
   it('runs callLater timers, survives their errors, and clears them on stop', async () => {
     const name = serviceName()
     const bus = await peer()
