@@ -61,9 +61,8 @@ ${notes.join('\n')}
   shared broker's \`guest\` password).
 - The relay's handler does 30 ms of work before publishing, with prefetch 20 and a backlog of
   2,000 messages, so every fault hits messages in hand; the stream goes on until the faults are over.
-  Nearly every message in hand at a fault comes out twice: its handler finishes and publishes (the
-  supervisor sends the output on the next connection) while the broker redelivers its input. The
-  duplicates therefore track the prefetch times the number of faults.
+  A handler whose connection died does not send its output (the redelivery of its input does), so
+  the duplicates left are outputs confirmed just before a fault whose input's ack was lost with it.
 - Bad input goes to a running service on the shared broker, each poison message followed at once
   by a good one; dead letters go to an exchange of the test's own through a policy on its queues.
 - SIGTERM goes to a service in a child process (\`test/fixtures/shutdown-service.mjs\`, stop bounds
@@ -75,7 +74,14 @@ ${notes.join('\n')}
   for cancel-ok without a limit, and a supervisor that gave up on close-ok dropped the socket in a
   way amqplib did not notice, so its heartbeat timers kept the process alive (~2 min). Fixed in
   \`@am/service\` (f1d0999) and \`@am/bus-core\` (fce197d; the bounded cancel-ok and close-ok waits
-  landed in 0844d70).
+  landed in 0844d70). Each step had its own bound, so a hung broker could still cost 20–60 s; since
+  8e541a9 \`stop()\` spends one \`stopTimeoutMs\` and \`close()\` one \`closeTimeoutMs\` in all.
+- Nearly every message in hand at a connection loss came out twice (116–193 duplicates over ten
+  forced closes): the handler of the dead connection published its output on the next one while the
+  input was redelivered. Since 08bf95b such outputs are not sent (0–15 duplicates).
+- Ten forced closes 0.5–3 s apart sometimes took 16–20 s to resume: the backoff only reset after a
+  connection had stayed up 3 s, so quick faults grew it as a flapping broker would. It resets after
+  1 s since c8134a3 (resume 94–140 ms).
 `,
 )
 console.log(`wrote ${target}`)
