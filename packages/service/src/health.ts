@@ -27,6 +27,11 @@ export interface HealthServerOptions {
    * @default a dynamic `import('prom-client')`
    */
   loadPromClient?: () => Promise<PromClient>
+  /**
+   * Add Node's process metrics (prom-client's `collectDefaultMetrics`) to `/metrics`.
+   * @default false
+   */
+  processMetrics?: boolean
 }
 
 const NO_PROM_CLIENT =
@@ -50,7 +55,7 @@ export async function startHealthServer(
     let text: string
     let contentType: string
     try {
-      exposition ??= load().then((client) => createExposition(client, source))
+      exposition ??= load().then((client) => createExposition(client, source, options.processMetrics))
       const ready = await exposition
       text = await ready.scrape()
       contentType = ready.contentType

@@ -66,7 +66,7 @@ export function isModuleNotFound(error: unknown): boolean {
  * observes, and the hot path never calls prom-client). Never the global default registry.
  * @internal
  */
-export function createExposition(client: PromClient, source: MetricsSource): Exposition {
+export function createExposition(client: PromClient, source: MetricsSource, processMetrics = false): Exposition {
   const registry: Registry = new client.Registry()
   registry.setDefaultLabels({ service: source.name })
   const registers = [registry]
@@ -166,6 +166,10 @@ export function createExposition(client: PromClient, source: MetricsSource): Exp
   gauge('am_bus_connection_state', "The supervisor's state: 1 for the current one.", ['state'], (s) =>
     CONNECTION_STATES.map((state) => [{ state }, s.gauges.connectionState === state ? 1 : 0]),
   )
+
+  // Node's own (CPU, memory, event-loop lag, GC, handles), after ours, in the same registry: they get
+  // the `service` label too, and never touch prom-client's global registry.
+  if (processMetrics) client.collectDefaultMetrics({ register: registry })
 
   return {
     contentType: registry.contentType,

@@ -245,6 +245,12 @@ export interface ServiceOptions {
    */
   metrics?: boolean
   /**
+   * Add Node's process metrics to `/metrics` (prom-client's `collectDefaultMetrics`: CPU, memory,
+   * event-loop lag, GC, handles; `process_*` and `nodejs_*`), in the service's own registry.
+   * @default true
+   */
+  processMetrics?: boolean
+  /**
    * Serve `/healthz`, `/readyz` and `/metrics` on this port (0: any free port, see `healthPort`); also set by the
    * environment variable `AM_HEALTH_PORT`. Off by default.
    */
@@ -640,7 +646,9 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const healthPort = this.#options.healthPort ?? portFromEnv(process.env.AM_HEALTH_PORT)
     if (healthPort !== undefined) {
       try {
-        this.#health = await startHealthServer(this, healthPort)
+        this.#health = await startHealthServer(this, healthPort, {
+          processMetrics: this.#options.processMetrics !== false,
+        })
       } catch (error) {
         throw new ServiceError(
           'SERVICE_INVALID',

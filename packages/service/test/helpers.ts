@@ -158,10 +158,10 @@ export function parseExposition(text: string): Map<string, number> {
   const samples = new Map<string, number>()
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue
-    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line)
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
     if (!match) throw new Error(`not a sample line: ${line}`)
     const labels: Record<string, string> = {}
-    for (const [, k, v] of (match[2] ?? '').matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/g))
+    for (const [, k, v] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
       labels[k as string] = v as string
     samples.set(sample(match[1] as string, labels), Number(match[3]))
   }

@@ -315,15 +315,21 @@ describe('service metrics', () => {
     expect(text).toContain('# TYPE am_bus_handler_duration_seconds histogram')
     expect(text).toContain('# TYPE am_bus_received_total counter')
     expect(text).toContain('# TYPE am_bus_in_flight_deliveries gauge')
+    // Node's process metrics, in the same registry, with the service label.
+    expect([(at('process_cpu_user_seconds_total') ?? 0) > 0, (at('nodejs_heap_size_used_bytes') ?? 0) > 0]).toEqual([
+      true,
+      true,
+    ])
+    expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge')
     // Never the global default registry.
-    expect(await register.metrics()).not.toContain('am_bus_')
+    expect(await register.metrics()).not.toMatch(/am_bus_|process_cpu|nodejs_/)
   })
 
   it('records nothing with metrics: false, and still gives the gauges', async () => {
     const n = 2
     const name = uniqueName('metrics-off')
     cleanupQueues(name)
-    const { service, play, calls } = await scenario(name, { metrics: false, healthPort: 0 })
+    const { service, play, calls } = await scenario(name, { metrics: false, healthPort: 0, processMetrics: false })
     await play(n)
     await waitFor(() => calls.ok === n + 2 && calls.ask === 1, 15_000)
     await waitFor(() => service.stats().gauges.inFlight === 0 && service.stats().gauges.unsettled === 0)
