@@ -541,11 +541,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         socketOptions(this.connectionName, timeout, this.options.tls, url.tls) as Parameters<typeof connect>[1],
       )
     } catch (error) {
-      throw new ConnectionError(
-        'CONNECTION_FAILED',
-        `no broker at ${url.safe}: ${redactUrl((error as Error).message)} (start RabbitMQ or fix the URL)`,
-        { cause: error },
-      )
+      throw new ConnectionError('CONNECTION_FAILED', connectFailure(url.safe, redactUrl((error as Error).message)), {
+        cause: error,
+      })
     }
     batchWrites(connection)
     let resolveClosed!: (error: Error | undefined) => void
@@ -917,6 +915,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (!wasFailed) this.setState('closed')
     this.emit('closed')
   }
+}
+
+/** What a failed connection attempt says: a refused login or virtual host is not a missing broker. */
+function connectFailure(url: string, reason: string): string {
+  if (/ACCESS[_-]REFUSED|\b403\b/.test(reason)) {
+    return `the broker at ${url} refused the login: ${reason} (check the user and password)`
+  }
+  // A virtual host that does not exist, or that the user may not use, closes the connection at
+  // connection.open; amqplib then says only what it expected.
+  if (/NOT[_-]ALLOWED|\b530\b|Expected ConnectionOpenOk; got <ConnectionClose/.test(reason)) {
+    return `the broker at ${url} refused the virtual host: ${reason} (create it, or give the user access to it)`
+  }
+  return `no broker at ${url}: ${reason} (start RabbitMQ or fix the URL)`
 }
 
 /** `work`'s value, or `undefined` after `ms`; the timer never outlives the race (it would keep the process up). */

@@ -24,7 +24,7 @@ export interface ConnectBusOptions {
 }
 
 // Refusals that another attempt within the timeout cannot fix.
-const HOPELESS = /ACCESS[_-]REFUSED|NOT_ALLOWED|\b403\b|\b530\b/
+const HOPELESS = /ACCESS[_-]REFUSED|NOT_ALLOWED|\b403\b|\b530\b|refused the virtual host/
 
 /**
  * Connects to the broker for a tool: a supervisor named `am-<tool>@<host>:<pid>` with the given
@@ -104,10 +104,14 @@ export async function connectBus(ctx: CliContext, url: string, options: ConnectB
   }
 }
 
-/** The supervisor's message without its own "no broker at <url>: " prefix and advice. */
+/** The supervisor's message without its own "no broker at <url>: " (or "the broker at <url> ") prefix and advice. */
 function describeFailure(error: Error, safeUrl: string): string {
   return redactUrl(error.message)
     .replace(`no broker at ${safeUrl}: `, '')
     .replace(/^no broker at \S+: /, '')
-    .replace(/ \(start RabbitMQ or fix the URL\)$/, '')
+    .replace(/^the broker at \S+ /, '')
+    .replace(
+      / \((start RabbitMQ or fix the URL|check the user and password|create it, or give the user access to it)\)$/,
+      '',
+    )
 }

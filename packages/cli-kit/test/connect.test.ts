@@ -53,8 +53,23 @@ describe('connectBus', () => {
     )
     expect(Date.now() - started).toBeLessThan(5_000)
     expect(failure).toMatchObject({ code: 'CLI_UNAVAILABLE' })
-    expect((failure as Error).message).toMatch(/ACCESS.REFUSED/)
+    expect((failure as Error).message).toMatch(/^no broker at \S+: refused the login: .*ACCESS.REFUSED/)
     expect((failure as Error).message).not.toContain(secret)
+  })
+
+  it('fails at once, saying so, when the virtual host does not exist', async () => {
+    const bad = new URL(url)
+    bad.pathname = `/${uniqueName('kit-no-vhost')}`
+    const memory = createMemoryContext()
+    const started = Date.now()
+    const failure = await connectBus(memory.ctx, bad.href, { tool: 'kit-test', connectTimeoutMs: 10_000 }).catch(
+      (error: unknown) => error as Error,
+    )
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(failure).toMatchObject({ code: 'CLI_UNAVAILABLE', exitCode: 69 })
+    expect((failure as Error).message).toMatch(
+      /^no broker at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:5672\/kit-no-vhost-[0-9a-f]+: refused the virtual host: /,
+    )
   })
 
   it('fails with exit 69 when the broker refuses the topology', async () => {
