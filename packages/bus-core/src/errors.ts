@@ -88,8 +88,9 @@ const INEQUIVALENT =
 
 /**
  * Turns a channel error raised while declaring `what` into a `TopologyError` when the broker refused
- * the declaration for good; returns undefined for transient errors (connection loss…).
- * @internal
+ * the declaration for good; returns undefined for transient errors (connection loss…). For
+ * transports (such as `@am/testing`'s in-memory broker) that must refuse declarations exactly as
+ * the supervisor does.
  */
 export function toTopologyError(error: unknown, what: TopologyConflict): TopologyError | undefined {
   const code = (error as { code?: unknown } | null)?.code

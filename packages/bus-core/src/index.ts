@@ -9,7 +9,14 @@ export type { Settler } from './delivery.js'
 export { Delivery } from './delivery.js'
 // Errors
 export type { BusErrorCode, ReturnedMessage, TopologyConflict } from './errors.js'
-export { ChannelError, ConnectionError, MessageError, PublishError, TopologyError } from './errors.js'
+export {
+  ChannelError,
+  ConnectionError,
+  MessageError,
+  PublishError,
+  TopologyError,
+  toTopologyError,
+} from './errors.js'
 // Logging
 export type { Logger } from './logger.js'
 export type {

@@ -17,8 +17,8 @@ import {
   type SupervisorStats,
   type Topology,
   TopologyError,
+  toTopologyError,
 } from '@am/bus-core'
-import { toTopologyError } from './amqp-errors.js'
 import type { MemoryBroker } from './broker.js'
 import type { BrokerConnection } from './connection.js'
 import { toMessageProperties } from './properties.js'
