@@ -26,7 +26,20 @@ export type BusErrorCode =
  * (the supervisor recycles the connection), a `ConnectionError` the connection itself.
  * `MessageError` ⊂ `ChannelError` ⊂ `ConnectionError`, so test the most specific class first.
  */
-export class ConnectionError extends AmError<BusErrorCode> {}
+export class ConnectionError extends AmError<BusErrorCode> {
+  /**
+   * Set on a `CONNECTION_FAILED` the broker answered: it refused the `login` (user or password) or
+   * the `vhost` (missing, or not allowed to the user). Another attempt cannot succeed until the
+   * broker or the URL changes.
+   */
+  readonly refused: 'login' | 'vhost' | undefined
+
+  constructor(code: BusErrorCode, message: string, options: AmErrorOptions & { refused?: 'login' | 'vhost' } = {}) {
+    const { refused, ...rest } = options
+    super(code, message, rest)
+    this.refused = refused
+  }
+}
 
 /** An error that closed (or was raised by) one AMQP channel. */
 export class ChannelError extends ConnectionError {}

@@ -541,8 +541,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         socketOptions(this.connectionName, timeout, this.options.tls, url.tls) as Parameters<typeof connect>[1],
       )
     } catch (error) {
-      throw new ConnectionError('CONNECTION_FAILED', connectFailure(url.safe, redactUrl((error as Error).message)), {
+      const reason = redactUrl((error as Error).message)
+      const refused = refusal(reason)
+      throw new ConnectionError('CONNECTION_FAILED', connectFailure(url.safe, reason, refused), {
         cause: error,
+        refused,
       })
     }
     batchWrites(connection)
@@ -917,14 +920,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 }
 
+/**
+ * What the broker refused, when it answered: the login, or the virtual host (a missing one, or one
+ * the user may not use, closes the connection at connection.open; amqplib then says only what it
+ * expected).
+ */
+function refusal(reason: string): 'login' | 'vhost' | undefined {
+  if (/ACCESS[_-]REFUSED|\b403\b/.test(reason)) return 'login'
+  if (/NOT[_-]ALLOWED|\b530\b|Expected ConnectionOpenOk; got <ConnectionClose/.test(reason)) return 'vhost'
+  return undefined
+}
+
 /** What a failed connection attempt says: a refused login or virtual host is not a missing broker. */
-function connectFailure(url: string, reason: string): string {
-  if (/ACCESS[_-]REFUSED|\b403\b/.test(reason)) {
-    return `the broker at ${url} refused the login: ${reason} (check the user and password)`
-  }
-  // A virtual host that does not exist, or that the user may not use, closes the connection at
-  // connection.open; amqplib then says only what it expected.
-  if (/NOT[_-]ALLOWED|\b530\b|Expected ConnectionOpenOk; got <ConnectionClose/.test(reason)) {
+function connectFailure(url: string, reason: string, refused: 'login' | 'vhost' | undefined): string {
+  if (refused === 'login') return `the broker at ${url} refused the login: ${reason} (check the user and password)`
+  if (refused === 'vhost') {
     return `the broker at ${url} refused the virtual host: ${reason} (create it, or give the user access to it)`
   }
   return `no broker at ${url}: ${reason} (start RabbitMQ or fix the URL)`

@@ -1,5 +1,12 @@
 import { hostname } from 'node:os'
-import { createSupervisor, type Logger, type Supervisor, type SupervisorOptions, type Topology } from '@am/bus-core'
+import {
+  type ConnectionError,
+  createSupervisor,
+  type Logger,
+  type Supervisor,
+  type SupervisorOptions,
+  type Topology,
+} from '@am/bus-core'
 import { redactUrl } from '@am/errors'
 import type { CliContext } from './context.js'
 import { CliError } from './errors.js'
@@ -22,9 +29,6 @@ export interface ConnectBusOptions {
   /** Further supervisor options (confirm window, close timeout…). */
   supervisor?: Omit<SupervisorOptions, 'urls' | 'connectionName' | 'topology' | 'logger' | 'connectTimeoutMs'>
 }
-
-// Refusals that another attempt within the timeout cannot fix.
-const HOPELESS = /ACCESS[_-]REFUSED|NOT_ALLOWED|\b403\b|\b530\b|refused the virtual host/
 
 /**
  * Connects to the broker for a tool: a supervisor named `am-<tool>@<host>:<pid>` with the given
@@ -70,7 +74,8 @@ export async function connectBus(ctx: CliContext, url: string, options: ConnectB
   let giveUp: ((error: Error) => void) | undefined
   const onReconnecting = ({ error }: { error: Error | undefined }): void => {
     lastError = error ?? lastError
-    if (error && HOPELESS.test(error.message)) giveUp?.(error)
+    // a refused login or virtual host: another attempt within the timeout cannot fix it
+    if ((error as ConnectionError | undefined)?.refused) giveUp?.(error as Error)
   }
   supervisor.on('reconnecting', onReconnecting)
   const timedOut = new Error('timed out')
