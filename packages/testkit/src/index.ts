@@ -106,8 +106,14 @@ export async function runPython(script: string, args: string[] = [], input?: str
   })
 }
 
-/** Path of a file in the shared rabbitmq-cluster tool folder. */
-export const clusterScript: string = join(sharedDir, 'tools', 'rabbitmq-cluster.sh')
+/**
+ * The throwaway-cluster script: `../shared/tools/rabbitmq-cluster.sh` when that folder is beside
+ * the repository, else testkit's copy of it (a clone on its own, as CI makes).
+ */
+export const clusterScript: string = [
+  join(sharedDir, 'tools', 'rabbitmq-cluster.sh'),
+  resolve(repoRoot, 'packages', 'testkit', 'tools', 'rabbitmq-cluster.sh'),
+].find((path) => existsSync(path)) as string
 
 /** A throwaway RabbitMQ cluster on loopback ports (never the shared node on 5672). */
 export interface ThrowawayCluster {
