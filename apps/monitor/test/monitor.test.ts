@@ -271,7 +271,9 @@ describe('monitor', () => {
     onTestFinished(async () => {
       await bus.withChannel((channel) => channel.deleteQueue(spy))
     })
-    const m = await startMonitor({ configurations: ['#'] })
+    // a pattern of its own: `#` on the shared vhost's configurations exchange would make other
+    // suites' deliberately unroutable configurations routable while this runs
+    const m = await startMonitor({ configurations: [`${uniqueName('mon')}.#`] })
     await new Promise((resolve) => setTimeout(resolve, 300))
     m.memory.abort()
     await m.run
