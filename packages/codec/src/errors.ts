@@ -17,7 +17,7 @@ export type DecodeErrorCode =
   | 'DECODE_TRAILING_BYTES'
   /** Not well-formed CBOR: reserved header values, a break outside an indefinite-length item, bad chunks. */
   | 'DECODE_INVALID_CBOR'
-  /** Not RFC 8259 JSON: syntax error, `NaN`/`Infinity`, a byte order mark, a UTF-16 body. */
+  /** Not RFC 8259 JSON (Python's `NaN`/`Infinity`/`-Infinity` aside): syntax error, a byte order mark, a UTF-16 body. */
   | 'DECODE_INVALID_JSON'
   /** A CBOR text string or a JSON body is not valid UTF-8. */
   | 'DECODE_INVALID_UTF8'

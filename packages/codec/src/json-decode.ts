@@ -7,8 +7,9 @@ const TOO_DEEP_MESSAGE = `JSON arrays and objects nest more than ${MAX_DEPTH} le
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y
 
 /**
- * Decodes a UTF-8 JSON body (RFC 8259) strictly: no byte order mark, no invalid UTF-8, no
- * `NaN`/`Infinity`, one value. Integers beyond ±(2^53 - 1) come out as exact bigints.
+ * Decodes a UTF-8 JSON body (RFC 8259) strictly: no byte order mark, no invalid UTF-8, one value.
+ * Integers beyond ±(2^53 - 1) come out as exact bigints. The one extension is what Python's
+ * `json.dumps` writes for non-finite floats: the values `NaN`, `Infinity` and `-Infinity`.
  */
 export function decodeJson(body: Uint8Array): unknown {
   if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
@@ -32,10 +33,10 @@ export function decodeJson(body: Uint8Array): unknown {
   let value: unknown
   try {
     value = JSON.parse(text)
-  } catch (cause) {
-    // JSON.parse does not give a byte offset: the exact parser finds the error again and reports it
-    parseExact(text)
-    throw invalidJson(text, 0, (cause as Error).message, cause)
+  } catch {
+    // Either Python's NaN/Infinity/-Infinity, which only the exact parser reads, or an error, which
+    // it finds again with its byte offset (JSON.parse does not give one).
+    return parseExact(text)
   }
   return needsExact(value, 0) ? parseExact(text) : value
 }
@@ -101,7 +102,10 @@ function needsExact(value: unknown, depth: number): boolean {
 let text = ''
 let at = 0
 
-/** A strict RFC 8259 parser that keeps integers beyond ±(2^53 - 1) exact (JSON.parse rounds them). */
+/**
+ * A strict RFC 8259 parser that keeps integers beyond ±(2^53 - 1) exact (JSON.parse rounds them),
+ * and reads Python's `NaN`, `Infinity` and `-Infinity` values.
+ */
 function parseExact(source: string): unknown {
   text = source
   at = 0
@@ -139,7 +143,14 @@ function parseValue(depth: number): unknown {
       return literal('false', false)
     case 0x6e:
       return literal('null', null)
+    // Python's json.dumps writes non-finite floats as these three words; `-NaN` is no more
+    // accepted than by Python's json.loads.
+    case 0x4e:
+      return literal('NaN', Number.NaN)
+    case 0x49:
+      return literal('Infinity', Number.POSITIVE_INFINITY)
     default:
+      if (c === 0x2d && text.startsWith('-Infinity', at)) return literal('-Infinity', Number.NEGATIVE_INFINITY)
       if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return parseNumber()
       throw invalidJson(
         text,

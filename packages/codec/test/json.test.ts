@@ -131,6 +131,27 @@ describe('decode JSON', () => {
     expect(fromJson(text)).toStrictEqual(expected)
   })
 
+  it('reads NaN, Infinity and -Infinity as Python json.dumps writes them', () => {
+    expect([fromJson('NaN'), fromJson('Infinity'), fromJson('-Infinity')]).toStrictEqual([
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ])
+    expect(fromJson('{"a": NaN, "b": [Infinity, -Infinity, 1.5], "c": {"d": NaN}}')).toStrictEqual({
+      a: Number.NaN,
+      b: [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5],
+      c: { d: Number.NaN },
+    })
+  })
+
+  it('keeps NaN and Infinity inside strings as text', () => {
+    expect(fromJson('{"NaN": "Infinity", "x": "-Infinity"}')).toStrictEqual({ NaN: 'Infinity', x: '-Infinity' })
+  })
+
+  it('reads a big integer next to NaN exactly', () => {
+    expect(fromJson('[NaN, 12345678901234567890]')).toStrictEqual([Number.NaN, 12345678901234567890n])
+  })
+
   it('keeps everything else intact when a big integer takes the exact parser', () => {
     const text =
       '{"id": 18446744073709551616, "list": [1, -2.5e-3, "a\\"b\\\\\\u00e9\\ud83d\\ude00", true, false, null, {}, []],' +
@@ -175,9 +196,14 @@ describe('decode JSON', () => {
     ['UTF-16BE with BOM', Buffer.from('feff007b007d', 'hex'), 'DECODE_INVALID_UTF8'],
     ['Latin-1', Buffer.from('"caf\xe9"', 'latin1'), 'DECODE_INVALID_UTF8'],
     ['a UTF-8 encoded surrogate', Buffer.from('22eda08022', 'hex'), 'DECODE_INVALID_UTF8'],
-    ['NaN', '{"a": NaN}', 'DECODE_INVALID_JSON'],
-    ['Infinity', '[Infinity]', 'DECODE_INVALID_JSON'],
-    ['-Infinity', '-Infinity', 'DECODE_INVALID_JSON'],
+    ['-NaN (Python refuses it too)', '[-NaN]', 'DECODE_INVALID_JSON'],
+    ['+Infinity', '[+Infinity]', 'DECODE_INVALID_JSON'],
+    ['lower-case nan', '{"a": nan}', 'DECODE_INVALID_JSON'],
+    ['inf', '[inf]', 'DECODE_INVALID_JSON'],
+    ['a truncated Infinity', '[Infin]', 'DECODE_INVALID_JSON'],
+    ['- Infinity with a space', '[- Infinity]', 'DECODE_INVALID_JSON'],
+    ['NaN as a key', '{NaN: 1}', 'DECODE_INVALID_JSON'],
+    ['NaN followed by a letter', '[NaNa]', 'DECODE_INVALID_JSON'],
     ['a trailing comma', '[1,]', 'DECODE_INVALID_JSON'],
     ['single quotes', "{'a': 1}", 'DECODE_INVALID_JSON'],
     ['two values', '{}{}', 'DECODE_INVALID_JSON'],
