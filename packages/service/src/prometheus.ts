@@ -11,11 +11,17 @@ export interface MetricsSource {
   stats(): ServiceStats
 }
 
-/** The Prometheus exposition of one service: its own registry, read from `stats()` at each scrape. */
+/** A service served by an endpoint, and the value of its `service` label. */
+export interface MetricsMember {
+  key: string
+  source: MetricsSource
+}
+
+/** The Prometheus exposition of an endpoint's services: one registry, read from their `stats()` at each scrape. */
 export interface Exposition {
   readonly contentType: string
-  /** The text format of every metric, from one `stats()` snapshot. */
-  scrape(): Promise<string>
+  /** The text format of every metric of every service, from one `stats()` snapshot each; then Node's process metrics once, when asked. */
+  scrape(processMetrics?: boolean): Promise<string>
 }
 
 const CONNECTION_STATES = ['idle', 'connecting', 'connected', 'reconnecting', 'closing', 'closed', 'failed'] as const
@@ -60,42 +66,63 @@ export function isModuleNotFound(error: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
 }
 
+/** One service's snapshot for one scrape. */
+interface Snapshot {
+  service: string
+  stats: ServiceStats
+  ready: boolean
+}
+
 /**
- * Builds the registry of a service: counters and gauges whose `collect()` copies the snapshot taken
- * for the scrape, and histograms given as pre-aggregated buckets (prom-client's `Histogram` only
- * observes, and the hot path never calls prom-client). Never the global default registry.
+ * Builds the registry of an endpoint: counters and gauges whose `collect()` copies the snapshots
+ * taken for the scrape, one `service` label per service, and histograms given as pre-aggregated
+ * buckets (prom-client's `Histogram` only observes, and the hot path never calls prom-client).
+ * Node's process metrics go to a second registry, served once after ours. Never the global default
+ * registry.
  * @internal
  */
-export function createExposition(client: PromClient, source: MetricsSource, processMetrics = false): Exposition {
+export function createExposition(client: PromClient, members: () => readonly MetricsMember[]): Exposition {
   const registry: Registry = new client.Registry()
-  registry.setDefaultLabels({ service: source.name })
   const registers = [registry]
+  let processRegistry: Registry | undefined
   // Set for the duration of one `registry.metrics()` call: every collect() runs synchronously in it.
-  let stats: ServiceStats | undefined
-  let ready = false
-  const current = (): ServiceStats => stats ?? source.stats()
+  let snapshots: Snapshot[] = []
+  const each = (read: (s: ServiceStats, ready: boolean) => Sample[], recorded = false): Sample[] => {
+    const samples: Sample[] = []
+    for (const { service, stats, ready } of snapshots) {
+      // `metrics: false` is fixed for the life of a service: then only its gauges are exposed.
+      if (recorded && !stats.metrics) continue
+      for (const [labels, value] of read(stats, ready)) samples.push([{ service, ...labels }, value])
+    }
+    return samples
+  }
 
   const counter = (name: string, help: string, labelNames: string[], read: (s: ServiceStats) => Sample[]): void => {
     new client.Counter({
       name,
       help,
-      labelNames,
+      labelNames: ['service', ...labelNames],
       registers,
       collect() {
         this.reset()
-        for (const [labels, value] of read(current())) this.inc(labels, value)
+        for (const [labels, value] of each(read, true)) this.inc(labels, value)
       },
     })
   }
-  const gauge = (name: string, help: string, labelNames: string[], read: (s: ServiceStats) => Sample[]): void => {
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (s: ServiceStats, ready: boolean) => Sample[],
+  ): void => {
     new client.Gauge({
       name,
       help,
-      labelNames,
+      labelNames: ['service', ...labelNames],
       registers,
       collect() {
         this.reset()
-        for (const [labels, value] of read(current())) this.set(labels, value)
+        for (const [labels, value] of each(read)) this.set(labels, value)
       },
     })
   }
@@ -106,19 +133,22 @@ export function createExposition(client: PromClient, source: MetricsSource, proc
       type: 'histogram',
       aggregator: 'sum',
       get: async () => {
-        const s = current()
         const values: Array<{ metricName: string; labels: Labels; value: number }> = []
-        for (const [labels, h] of read(s)) {
-          s.bucketBounds.forEach((bound, i) => {
-            values.push({
-              metricName: `${name}_bucket`,
-              labels: { ...labels, le: String(bound) },
-              value: h.buckets[i] ?? 0,
+        for (const { service, stats: s } of snapshots) {
+          if (!s.metrics) continue
+          for (const [own, h] of read(s)) {
+            const labels = { service, ...own }
+            s.bucketBounds.forEach((bound, i) => {
+              values.push({
+                metricName: `${name}_bucket`,
+                labels: { ...labels, le: String(bound) },
+                value: h.buckets[i] ?? 0,
+              })
             })
-          })
-          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count })
-          values.push({ metricName: `${name}_sum`, labels, value: h.sum })
-          values.push({ metricName: `${name}_count`, labels, value: h.count })
+            values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count })
+            values.push({ metricName: `${name}_sum`, labels, value: h.sum })
+            values.push({ metricName: `${name}_count`, labels, value: h.count })
+          }
         }
         return { name, help, type: 'histogram', aggregator: 'sum', values }
       },
@@ -126,29 +156,26 @@ export function createExposition(client: PromClient, source: MetricsSource, proc
     registry.registerMetric(metric as unknown as Metric)
   }
 
-  // `metrics: false` is fixed for the life of a service: then only the gauges are exposed.
-  if (source.stats().metrics) {
-    const keyOf = (r: { kind: string; routingKey: string }): Labels => ({ kind: r.kind, routing_key: r.routingKey })
-    for (const [name, field, help] of INPUT_COUNTERS) {
-      counter(name, help, KEYED, (s) => s.inputs.map((r) => [keyOf(r), r[field]]))
-    }
-    for (const [name, field, help] of OUTPUT_COUNTERS) {
-      counter(name, help, KEYED, (s) => s.outputs.map((r) => [keyOf(r), r[field]]))
-    }
-    counter('am_bus_reconnections_total', 'Times the service connected again after losing its connection.', [], (s) => [
-      [{}, s.reconnections],
-    ])
-    histogram(
-      'am_bus_handler_duration_seconds',
-      'Time from the handler call until it returned or threw, in seconds.',
-      (s) => s.inputs.map((r) => [keyOf(r), r.handlerDuration]),
-    )
-    histogram(
-      'am_bus_confirm_latency_seconds',
-      "Time from a publish until the broker's answer (ack, nack, or return then ack), in seconds.",
-      (s) => s.confirmLatency.map((h) => [{ kind: h.kind }, h]),
-    )
+  const keyOf = (r: { kind: string; routingKey: string }): Labels => ({ kind: r.kind, routing_key: r.routingKey })
+  for (const [name, field, help] of INPUT_COUNTERS) {
+    counter(name, help, KEYED, (s) => s.inputs.map((r) => [keyOf(r), r[field]]))
   }
+  for (const [name, field, help] of OUTPUT_COUNTERS) {
+    counter(name, help, KEYED, (s) => s.outputs.map((r) => [keyOf(r), r[field]]))
+  }
+  counter('am_bus_reconnections_total', 'Times the service connected again after losing its connection.', [], (s) => [
+    [{}, s.reconnections],
+  ])
+  histogram(
+    'am_bus_handler_duration_seconds',
+    'Time from the handler call until it returned or threw, in seconds.',
+    (s) => s.inputs.map((r) => [keyOf(r), r.handlerDuration]),
+  )
+  histogram(
+    'am_bus_confirm_latency_seconds',
+    "Time from a publish until the broker's answer (ack, nack, or return then ack), in seconds.",
+    (s) => s.confirmLatency.map((h) => [{ kind: h.kind }, h]),
+  )
   gauge('am_bus_in_flight_deliveries', 'Deliveries being handled.', [], (s) => [[{}, s.gauges.inFlight]])
   gauge('am_bus_unsettled_deliveries', 'Deliveries not yet acked or nacked.', [], (s) => [[{}, s.gauges.unsettled]])
   gauge('am_bus_unconfirmed_publishes', 'Publishes awaiting their broker confirm.', [], (s) => [
@@ -159,7 +186,7 @@ export function createExposition(client: PromClient, source: MetricsSource, proc
     [{}, s.gauges.bufferedBytes],
   ])
   gauge('am_bus_connected', '1 while a connection is open and set up.', [], (s) => [[{}, s.gauges.connected ? 1 : 0]])
-  gauge('am_bus_ready', '1 while connected and consuming (as /readyz).', [], () => [[{}, ready ? 1 : 0]])
+  gauge('am_bus_ready', '1 while connected and consuming (as /readyz).', [], (_s, ready) => [[{}, ready ? 1 : 0]])
   gauge('am_bus_connection_generation', 'The number of the current connection (1 for the first).', [], (s) => [
     [{}, s.gauges.generation],
   ])
@@ -167,19 +194,31 @@ export function createExposition(client: PromClient, source: MetricsSource, proc
     CONNECTION_STATES.map((state) => [{ state }, s.gauges.connectionState === state ? 1 : 0]),
   )
 
-  // Node's own (CPU, memory, event-loop lag, GC, handles), after ours, in the same registry: they get
-  // the `service` label too, and never touch prom-client's global registry.
-  if (processMetrics) client.collectDefaultMetrics({ register: registry })
-
   return {
     contentType: registry.contentType,
-    scrape: () => {
-      stats = source.stats()
-      ready = source.health().ready
-      // Every collect() and get() runs synchronously inside this call, before its first await.
-      const text = registry.metrics()
-      stats = undefined
-      return text
+    scrape: async (processMetrics = false) => {
+      snapshots = members().map(({ key, source }) => ({
+        service: key,
+        stats: source.stats(),
+        ready: source.health().ready,
+      }))
+      let text: string
+      try {
+        // Every collect() and get() runs synchronously inside this call, before its first await.
+        const ours = registry.metrics()
+        snapshots = []
+        text = await ours
+      } finally {
+        snapshots = []
+      }
+      if (!processMetrics) return text
+      // Node's own (CPU, memory, event-loop lag, GC, handles): once per process endpoint, no
+      // `service` label, never in prom-client's global registry.
+      if (!processRegistry) {
+        processRegistry = new client.Registry()
+        client.collectDefaultMetrics({ register: processRegistry })
+      }
+      return text + (await processRegistry.metrics())
     },
   }
 }

@@ -18,7 +18,7 @@ import {
 import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/codec'
 import { RequestError, ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
-import { type HealthServer, startHealthServer } from './health.js'
+import { type HealthMembership, joinHealthServer } from './health.js'
 import { ack, BUCKET_BOUNDS, type InputRecord, Metrics, nack, now, observeSince, type ServiceStats } from './metrics.js'
 import { HandlerTable } from './routing.js'
 import { loadTracing, type Tracing } from './tracing.js'
@@ -246,13 +246,16 @@ export interface ServiceOptions {
   metrics?: boolean
   /**
    * Add Node's process metrics to `/metrics` (prom-client's `collectDefaultMetrics`: CPU, memory,
-   * event-loop lag, GC, handles; `process_*` and `nodejs_*`), in the service's own registry.
+   * event-loop lag, GC, handles; `process_*` and `nodejs_*`): once per endpoint, without a `service`
+   * label, while at least one of its services asks for them.
    * @default true
    */
   processMetrics?: boolean
   /**
-   * Serve `/healthz`, `/readyz` and `/metrics` on this port (0: any free port, see `healthPort`); also set by the
-   * environment variable `AM_HEALTH_PORT`. Off by default.
+   * Serve `/healthz`, `/readyz` and `/metrics` on this port; also set by the environment variable
+   * `AM_HEALTH_PORT`. Every service of the process with the same port is served by one server (it
+   * closes when the last one stops); 0 gives this service a server of its own on any free port
+   * (see `healthPort`). Off by default.
    */
   healthPort?: number
   /**
@@ -339,7 +342,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   readonly #stoppedPromise: Promise<void>
   #resolveStopped: () => void = noop
   #booted = false
-  #health: HealthServer | undefined
+  #health: HealthMembership | undefined
   readonly #metrics: Metrics | undefined
   /** Set at start when tracing is on and `@opentelemetry/api` is installed. */
   #tracing: Tracing | undefined
@@ -646,7 +649,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const healthPort = this.#options.healthPort ?? portFromEnv(process.env.AM_HEALTH_PORT)
     if (healthPort !== undefined) {
       try {
-        this.#health = await startHealthServer(this, healthPort, {
+        this.#health = await joinHealthServer(this, healthPort, {
           processMetrics: this.#options.processMetrics !== false,
         })
       } catch (error) {
@@ -773,7 +776,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#requests.clear()
       await bus.close()
     }
-    await this.#health?.close()
+    await this.#health?.leave()
     this.#health = undefined
     untrapSignals(this as unknown as Service<ServiceMessages>)
     this.#setState('stopped')
