@@ -9,6 +9,9 @@ export type { LevelName, LogOptions } from './gelf.js'
 export { LEVELS } from './gelf.js'
 // Metrics
 export type { ConfirmLatencyStats, HistogramStats, InputStats, OutputStats, ServiceStats } from './metrics.js'
+// Raw bodies
+export type { RawBody } from './raw.js'
+export { isRawBody, rawBody } from './raw.js'
 export { isPattern, matchesTopic } from './routing.js'
 export type {
   CommandContext,

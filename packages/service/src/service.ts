@@ -20,6 +20,7 @@ import { RequestError, ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
 import { type HealthMembership, joinHealthServer } from './health.js'
 import { ack, BUCKET_BOUNDS, type InputRecord, Metrics, nack, now, observeSince, type ServiceStats } from './metrics.js'
+import { isRawBody, type RawBody, rawBody, rawBuffer } from './raw.js'
 import { HandlerTable } from './routing.js'
 import { loadTracing, type Tracing } from './tracing.js'
 import {
@@ -92,16 +93,27 @@ export interface MessageContext<M extends ServiceMessages = UntypedMessages> {
   readonly headers: Readonly<Record<string, unknown>>
   /** The raw delivery (properties such as timestamp, expiration, userId, appId). */
   readonly delivery: Delivery
-  /** Publishes an event in this conversation; the message is acked only after it is confirmed. */
+  /**
+   * The body as delivered, bytes and content type: pass it as the payload of a publish to forward
+   * it byte for byte (decoding then encoding may change it: an integral float goes out an integer).
+   */
+  readonly raw: RawBody
+  /**
+   * Publishes an event in this conversation; the message is acked only after it is confirmed.
+   * A `rawBody(…)` payload (or `ctx.raw`) is sent as it is.
+   */
   publishEvent<K extends keyof M['events'] & string>(
     name: K,
-    payload: M['events'][K],
+    payload: M['events'][K] | RawBody,
     options?: PublishEventOptions,
   ): Promise<void>
-  /** Sends a command in this conversation; the message is acked only after it is confirmed. */
+  /**
+   * Sends a command in this conversation; the message is acked only after it is confirmed.
+   * A `rawBody(…)` payload (or `ctx.raw`) is sent as it is.
+   */
   sendCommand<K extends keyof M['commands'] & string>(
     command: K,
-    payload: M['commands'][K],
+    payload: M['commands'][K] | RawBody,
     options: SendCommandOptions,
   ): Promise<void>
   /** Logs to the bus with this conversation id. */
@@ -112,9 +124,9 @@ export interface MessageContext<M extends ServiceMessages = UntypedMessages> {
 
 /** Context of a command handler: replies go to the command's reply-to. */
 export interface CommandContext<M extends ServiceMessages = UntypedMessages> extends MessageContext<M> {
-  /** Publishes a success result to the reply-to, with the command's correlation id. */
+  /** Publishes a success result to the reply-to, with the command's correlation id; a `rawBody(…)` as it is. */
   returnSuccess(payload: unknown): Promise<void>
-  /** Publishes an expected-error result to the reply-to, with the command's correlation id. */
+  /** Publishes an expected-error result to the reply-to, with the command's correlation id; a `rawBody(…)` as it is. */
   returnError(payload: unknown): Promise<void>
 }
 
@@ -159,7 +171,11 @@ export interface SendCommandOptions {
   conversationId?: string
   /** Where the result goes: a key this service binds in `results`, e.g. `<service>.ThingDone`. */
   replyTo: string
-  /** @default '' */
+  /**
+   * The command's correlation id, given back in its result. Absent or `''`: a fresh UUID (eventail
+   * sends whatever its caller gave, often `''`, which leaves results impossible to match).
+   * @default a fresh UUID
+   */
   correlationId?: string
   /** @default true */
   mandatory?: boolean
@@ -495,7 +511,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   /** Publishes an event (exchange `events`, routing key = name). */
   publishEvent<K extends keyof M['events'] & string>(
     name: K,
-    payload: M['events'][K],
+    payload: M['events'][K] | RawBody,
     options: PublishEventOptions & { conversationId: string },
   ): Promise<void> {
     return this.#loose(this.#sendEvent(name, payload, options.conversationId, options.mandatory ?? false))
@@ -504,7 +520,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   /** Sends a command (exchange `commands`, routing key `<service>.<Command>`). */
   sendCommand<K extends keyof M['commands'] & string>(
     command: K,
-    payload: M['commands'][K],
+    payload: M['commands'][K] | RawBody,
     options: SendCommandOptions & { conversationId: string },
   ): Promise<void> {
     return this.#loose(this.#sendCommandNow(command, payload, options.conversationId, options))
@@ -523,7 +539,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   /** Publishes a configuration message (exchange `configurations`, not mandatory). */
   publishConfiguration<K extends keyof M['configurations'] & string>(
     name: K,
-    payload: M['configurations'][K],
+    payload: M['configurations'][K] | RawBody,
   ): Promise<void> {
     return this.#loose(
       this.#publish(
@@ -545,7 +561,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
    */
   async request<K extends keyof M['commands'] & string>(
     command: K,
-    payload: M['commands'][K],
+    payload: M['commands'][K] | RawBody,
     options: RequestOptions,
   ): Promise<unknown> {
     const replyTo = await this.#ensureReplyQueue()
@@ -934,7 +950,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     const properties = commandProperties(
       conversationId,
       options.replyTo,
-      options.correlationId ?? '',
+      options.correlationId || randomUUID(),
       this.#contentType,
     )
     return this.#publish('command', EXCHANGES.commands, command, payload, properties, options.mandatory ?? true)
@@ -957,9 +973,11 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     exchange: string,
     routingKey: string,
     payload: unknown,
-    properties: PublishOptions,
+    given: PublishOptions,
     mandatory: boolean,
   ): Promise<void> {
+    // A raw body goes with its own content type (none when it had none).
+    const properties = isRawBody(payload) ? { ...given, contentType: payload.contentType || undefined } : given
     const tracing = this.#tracing
     if (!tracing) return this.#publishConfirmed(kind, exchange, routingKey, payload, properties, mandatory)
     return tracing.publish(exchange, routingKey, properties, () =>
@@ -980,7 +998,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     if (!bus || this.#currentState === 'stopped') {
       throw new ServiceError('SERVICE_STATE', `cannot publish ${routingKey}: the service is not started`)
     }
-    const body = encode(payload, properties.contentType as ContentType)
+    const body = isRawBody(payload) ? rawBuffer(payload) : encode(payload, properties.contentType as ContentType)
     const metrics = this.#metrics
     const delays = this.#options.nackRetryDelaysMs ?? [200, 1000, 5000]
     for (let attempt = 0; ; attempt++) {
@@ -1145,9 +1163,14 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
     return deliveryCount(this.delivery)
   }
 
+  get raw(): RawBody {
+    const contentType = this.delivery.properties.contentType
+    return rawBody(this.delivery.body, typeof contentType === 'string' ? contentType : '')
+  }
+
   publishEvent<K extends keyof M['events'] & string>(
     name: K,
-    payload: M['events'][K],
+    payload: M['events'][K] | RawBody,
     options: PublishEventOptions = {},
   ): Promise<void> {
     if (this.gone()) return this.refused()
@@ -1158,7 +1181,7 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
 
   sendCommand<K extends keyof M['commands'] & string>(
     command: K,
-    payload: M['commands'][K],
+    payload: M['commands'][K] | RawBody,
     options: SendCommandOptions,
   ): Promise<void> {
     if (this.gone()) return this.refused()
