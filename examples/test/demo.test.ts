@@ -1,19 +1,36 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { deleteQueues, EXAMPLE_QUEUES, url } from './helpers.js'
+import { deleteQueues, EXAMPLE_QUEUES, url, waitFor } from './helpers.js'
+
+const SERVICES = ['pong', 'relay', 'configurator', 'speaker', 'ping', 'shop']
+
+/** A port free on loopback right now (the kernel's pick). */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
 
 const demo = fileURLToPath(new URL('../dist/demo.js', import.meta.url))
 
 /** Runs the built demo with `args`, its stdout a pipe (plain lines), and waits for its exit. */
-function runDemo(args: string[], amqpUrl = url): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runDemo(
+  args: string[],
+  amqpUrl = url,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   if (!existsSync(demo)) throw new Error(`${demo} is missing: pnpm build first`)
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [demo, ...args],
-      { env: { ...process.env, AMQP_URL: amqpUrl, NO_COLOR: '1' }, timeout: 25_000 },
+      { env: { ...process.env, AMQP_URL: amqpUrl, NO_COLOR: '1', ...env }, timeout: 25_000 },
       (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
     )
   })
@@ -34,6 +51,36 @@ describe('the demo', () => {
     })
     expect([...kinds].filter(Boolean).sort()).toEqual(['command', 'configuration', 'event', 'log', 'result'])
     expect(stdout).toContain("I'm fine!")
+  })
+
+  it('serves /healthz, /readyz and /metrics for its six services on one AM_HEALTH_PORT', async () => {
+    onTestFinished(() => deleteQueues(EXAMPLE_QUEUES))
+    const port = await freePort()
+    const running = runDemo(['--seconds', '4'], url, { AM_HEALTH_PORT: String(port) })
+    const get = async (path: string): Promise<{ status: number; text: string }> => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`)
+      return { status: response.status, text: await response.text() }
+    }
+    await waitFor(
+      async () => (await get('/readyz').catch(() => ({ status: 0 }))).status === 200,
+      15_000,
+      'the demo to answer /readyz with 200',
+    )
+    const ready = { state: 'ready', alive: true, ready: true }
+    const body = { alive: true, ready: true, services: Object.fromEntries(SERVICES.map((name) => [name, ready])) }
+    const [healthz, readyz, metrics] = [await get('/healthz'), await get('/readyz'), await get('/metrics')]
+    expect([healthz.status, JSON.parse(healthz.text), readyz.status, JSON.parse(readyz.text)]).toEqual([
+      200,
+      body,
+      200,
+      body,
+    ])
+    expect([metrics.status, metrics.text.match(/^am_bus_ready\{.*$/gm)]).toEqual([
+      200,
+      SERVICES.map((name) => `am_bus_ready{service="${name}"} 1`),
+    ])
+    const { code, stderr } = await running
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
   })
 
   it('runs the same services on the in-memory bus with --memory, and says so first', async () => {
