@@ -7,7 +7,12 @@ import { matchesTopic } from '@am/service'
 export interface QueueConsumers {
   /** One entry per consumer: the `product` client property of its connection (`null` when unset). */
   products: Array<string | null>
-  /** True when there is at least one consumer and every one of them is an AM Bus connection. */
+  /**
+   * Consumers whose connection the management API did not name yet: it fills a consumer's channel
+   * details from the channel statistics, emitted every few seconds (5 s by default).
+   */
+  unknown: number
+  /** True when there is at least one consumer and every one of them is a known AM Bus connection. */
   onlyAmBus: boolean
 }
 
@@ -35,7 +40,9 @@ export function createManagementApi(
   amqpUrl: string,
   managementUrl: string | undefined,
   timeoutMs: number,
+  options: { statisticsLagMs?: number } = {},
 ): ManagementApi {
+  const statisticsLagMs = options.statisticsLagMs ?? 10_000
   const amqp = new URL(amqpUrl)
   const vhost = amqp.pathname === '' || amqp.pathname === '/' ? '/' : decodeURIComponent(amqp.pathname.slice(1))
   let base: URL
@@ -56,34 +63,57 @@ export function createManagementApi(
   const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
   const cache = new Map<string, Promise<unknown>>()
 
+  const fresh = (path: string): Promise<unknown> =>
+    request(new URL(`api/${path}`, base), authorization, safeUrl, timeoutMs)
   const get = (path: string): Promise<unknown> => {
     let answer = cache.get(path)
     if (!answer) {
-      answer = request(new URL(`api/${path}`, base), authorization, safeUrl, timeoutMs)
+      answer = fresh(path)
       cache.set(path, answer)
     }
     return answer
   }
   const v = encodeURIComponent(vhost)
+  const consumers = new Map<string, Promise<QueueConsumers>>()
+
+  const askConsumers = async (queue: string): Promise<QueueConsumers> => {
+    const deadline = Date.now() + statisticsLagMs
+    let names: Array<string | undefined>
+    for (;;) {
+      const details = (await fresh(`queues/${v}/${encodeURIComponent(queue)}`)) as {
+        consumer_details?: Array<{ channel_details?: { connection_name?: string } }>
+      }
+      names = (details.consumer_details ?? []).map((consumer) => consumer.channel_details?.connection_name)
+      if (names.every((name) => name !== undefined) || Date.now() >= deadline) break
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    const known = names.filter((name): name is string => name !== undefined)
+    const products = await Promise.all(
+      known.map(async (name) => {
+        const connection = (await get(`connections/${encodeURIComponent(name)}`)) as {
+          client_properties?: { product?: unknown }
+        }
+        const product = connection.client_properties?.product
+        return typeof product === 'string' ? product : null
+      }),
+    )
+    const unknown = names.length - known.length
+    return {
+      products,
+      unknown,
+      onlyAmBus: unknown === 0 && products.length > 0 && products.every((product) => product === BUS_PRODUCT),
+    }
+  }
 
   return {
     safeUrl,
-    async consumersOf(queue) {
-      const details = (await get(`queues/${v}/${encodeURIComponent(queue)}`)) as {
-        consumer_details?: Array<{ channel_details?: { connection_name?: string } }>
+    consumersOf(queue) {
+      let answer = consumers.get(queue)
+      if (!answer) {
+        answer = askConsumers(queue)
+        consumers.set(queue, answer)
       }
-      const products = await Promise.all(
-        (details.consumer_details ?? []).map(async (consumer) => {
-          const name = consumer.channel_details?.connection_name
-          if (name === undefined) return null
-          const connection = (await get(`connections/${encodeURIComponent(name)}`)) as {
-            client_properties?: { product?: unknown }
-          }
-          const product = connection.client_properties?.product
-          return typeof product === 'string' ? product : null
-        }),
-      )
-      return { products, onlyAmBus: products.length > 0 && products.every((product) => product === BUS_PRODUCT) }
+      return answer
     },
     async destinationsOf(exchange, routingKey) {
       const bindings = (await get(`exchanges/${v}/${encodeURIComponent(exchange)}/bindings/source`)) as Array<{

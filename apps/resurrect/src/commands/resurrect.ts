@@ -456,9 +456,11 @@ async function plan(
     if (!(error instanceof ManagementError)) throw error
   }
   const who =
-    consumers.products.length === 0
-      ? `${queue} has no consumer: cannot tell whether its service takes the kind from the queue (AM Bus) or from the delivery exchange (eventail, which would take a copy straight into the queue for a configuration)`
-      : `${queue} is consumed by services other than AM Bus (${[...new Set(consumers.products.map((p) => p ?? 'no product property'))].join(', ')}), which take the kind from the delivery exchange: a copy straight into the queue would reach their configuration handler`
+    consumers.unknown > 0
+      ? `the management API does not know yet the connection of ${consumers.unknown} consumer${consumers.unknown === 1 ? '' : 's'} of ${queue} (its statistics lag a few seconds behind): retry in a moment`
+      : consumers.products.length === 0
+        ? `${queue} has no consumer: cannot tell whether its service takes the kind from the queue (AM Bus) or from the delivery exchange (eventail, which would take a copy straight into the queue for a configuration)`
+        : `${queue} is consumed by services other than AM Bus (${[...new Set(consumers.products.map((p) => p ?? 'no product property'))].join(', ')}), which take the kind from the delivery exchange: a copy straight into the queue would reach their configuration handler`
   const reach =
     wouldReach === undefined
       ? ''
