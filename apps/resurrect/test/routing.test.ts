@@ -1,3 +1,4 @@
+import { createServer } from 'node:net'
 import { createSupervisor, type Supervisor } from '@am/bus-core'
 import { createMemoryContext } from '@am/cli-kit'
 import { runBinary } from '@am/cli-kit/testing'
@@ -20,6 +21,15 @@ async function run(dlq: string, options: ResurrectOptions = {}) {
   const memory = createMemoryContext()
   const result = await resurrect(memory.ctx, [url, dlq], { ndjson: true, ...options })
   return { result, lines: memory.json() as Array<Record<string, unknown>> }
+}
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
 
 const count = async (bus: Supervisor, queue: string) => (await bus.checkQueue(queue)).messageCount
@@ -349,5 +359,78 @@ describe('am-resurrect when the copy is not confirmed', () => {
     ])
     await waitFor(async () => (await count(bus, world.dlq)) === 1, 5_000, 'the dead letter back')
     expect(await count(bus, queue)).toBe(0)
+  })
+})
+
+describe('am-resurrect when it cannot tell who consumes the queue of an event', () => {
+  /** A service queue without consumer whose event dies once. */
+  async function deadEvent(bus: Supervisor): Promise<World> {
+    const world = await declareWorld(bus, url, 'bare')
+    await world.publishEvent('c-e')
+    await bus.withChannel(async (channel) => {
+      const message = await waitFor(() => channel.get(`${world.name}.events`), 5_000, 'the event')
+      channel.nack(message, false, false)
+    })
+    await waitFor(async () => (await count(bus, world.dlq)) === 1, 5_000, 'the dead letter')
+    await drain(bus, world.other)
+    return world
+  }
+  const how = (queue: string) =>
+    `replay with --rebroadcast (every queue bound for it gets a copy) or --to-queue (straight into ${queue})`
+
+  it('leaves it when nobody consumes the queue, with the queues a copy through events would reach', async () => {
+    const bus = await broker()
+    const world = await deadEvent(bus)
+    const queue = `${world.name}.events`
+    const { lines } = await run(world.dlq)
+    expect(lines).toEqual([
+      {
+        action: 'left',
+        kind: 'event',
+        routingKey: world.event,
+        exchange: 'events',
+        queue,
+        wouldReach: [queue, world.other].sort(),
+        conversationId: 'c-e',
+        reason: `${queue} has no consumer: cannot tell whether its service takes the kind from the queue (AM Bus) or from the delivery exchange (eventail, which would take a copy straight into the queue for a configuration); through "events" it would reach ${[queue, world.other].sort().join(', ')}: ${how(queue)}`,
+      },
+      summary({ left: 1 }),
+    ])
+    await waitFor(async () => (await count(bus, world.dlq)) === 1, 5_000, 'the event back in the DLQ')
+    expect([await count(bus, queue), await count(bus, world.other)]).toEqual([0, 0])
+  })
+
+  it('leaves it when the management API does not answer, says how to fix it, and never prints its password', async () => {
+    const bus = await broker()
+    const world = await deadEvent(bus)
+    const queue = `${world.name}.events`
+    const port = await closedPort()
+    const run = await runBinary(binary, [
+      url,
+      world.dlq,
+      '--management-url',
+      `http://admin:s3cret-pw@127.0.0.1:${port}`,
+    ])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe(
+      `Left event ${world.event} (conversation c-e) in ${world.dlq}: cannot tell who consumes ${queue}: the management API at http://127.0.0.1:${port}/ does not answer (ECONNREFUSED); give --management-url http://user:pass@host:15672, or ${how(queue)}\n` +
+        'Done: 0 replayed, 0 skipped, 1 left, 0 failed.\n' +
+        `1 left in ${world.dlq}: replay them with --rebroadcast (through their exchange, every bound queue gets a copy) or --to-queue (straight into the queue they died in).\n`,
+    )
+    expect(run.stdout + run.stderr).not.toContain('s3cret-pw')
+    await waitFor(async () => (await count(bus, world.dlq)) === 1, 5_000, 'the event back in the DLQ')
+  })
+
+  it('leaves it when the management API refuses the login', async () => {
+    const bus = await broker()
+    const world = await deadEvent(bus)
+    const management = `http://guest:not-the-password@${new URL(url).hostname}:15672`
+    const { lines } = await run(world.dlq, { managementUrl: management })
+    expect(lines.map((line) => line.reason ?? line.summary)).toEqual([
+      `cannot tell who consumes ${world.name}.events: the management API at http://${new URL(url).hostname}:15672/ refused the login (401); give --management-url http://user:pass@host:15672, or ${how(`${world.name}.events`)}`,
+      summary({ left: 1 }).summary,
+    ])
+    expect(JSON.stringify(lines)).not.toContain('not-the-password')
+    await waitFor(async () => (await count(bus, world.dlq)) === 1, 5_000, 'the event back in the DLQ')
   })
 })
