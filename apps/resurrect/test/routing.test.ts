@@ -6,7 +6,7 @@ import { drain, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { type ResurrectOptions, resurrect } from '../src/commands/resurrect.js'
 import { binary } from './helpers.js'
-import { amBusService, type Call, declareWorld, eventailLikeService, type World } from './services.js'
+import { amBusService, type Call, count, declareWorld, eventailLikeService, killAll, type World } from './services.js'
 
 const url = inject('amqpUrl')
 
@@ -32,22 +32,9 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-const count = async (bus: Supervisor, queue: string) => (await bus.checkQueue(queue)).messageCount
 const summary = (counts: Partial<Record<'replayed' | 'skipped' | 'failed' | 'left' | 'wouldReplay', number>>) => ({
   summary: { replayed: 0, skipped: 0, failed: 0, left: 0, wouldReplay: 0, stoppedBy: 'count', ...counts },
 })
-
-/**
- * Sends the messages one by one, each once the one before is dead (the service fails on purpose),
- * so that the DLQ holds them in that order; then heals the service.
- */
-async function killAll(bus: Supervisor, world: World, sends: Array<() => Promise<void>>): Promise<void> {
-  for (const [index, send] of sends.entries()) {
-    await send()
-    await waitFor(async () => (await count(bus, world.dlq)) === index + 1, 10_000, `dead letter #${index + 1}`)
-  }
-  world.failing = false
-}
 
 const ok = (world: World) => world.calls.filter((call) => call.outcome === 'ok')
 const sortCalls = (calls: Call[]) => [...calls].sort((a, b) => a.handler.localeCompare(b.handler))
@@ -87,8 +74,14 @@ describe('am-resurrect with an eventail-like service (kind from the delivery exc
       { conversation_id: 'c-cmd', status: 'success' },
     ])
     expect(world.calls).toEqual([
-      { handler: 'command', routingKey: world.command, exchange: 'commands', outcome: 'failed' },
-      { handler: 'command', routingKey: world.command, exchange: 'commands', outcome: 'ok' },
+      {
+        handler: 'command',
+        routingKey: world.command,
+        exchange: 'commands',
+        conversationId: 'c-cmd',
+        outcome: 'failed',
+      },
+      { handler: 'command', routingKey: world.command, exchange: 'commands', conversationId: 'c-cmd', outcome: 'ok' },
     ])
     expect([await count(bus, world.dlq), await count(bus, `${world.name}.commands`)]).toEqual([0, 0])
   })
@@ -101,8 +94,8 @@ describe('am-resurrect with an eventail-like service (kind from the delivery exc
     expect(lines).toEqual([throughExchange(world, 'result', 'c-res'), summary({ replayed: 1 })])
     await waitFor(() => ok(world).length === 1, 5_000, 'the result handled')
     expect(world.calls).toEqual([
-      { handler: 'result', routingKey: world.result, exchange: 'commands', outcome: 'failed' },
-      { handler: 'result', routingKey: world.result, exchange: 'commands', outcome: 'ok' },
+      { handler: 'result', routingKey: world.result, exchange: 'commands', conversationId: 'c-res', outcome: 'failed' },
+      { handler: 'result', routingKey: world.result, exchange: 'commands', conversationId: 'c-res', outcome: 'ok' },
     ])
     expect(await count(bus, world.dlq)).toBe(0)
   })
@@ -122,13 +115,17 @@ describe('am-resurrect with an eventail-like service (kind from the delivery exc
         `1 left in ${world.dlq}: replay them with --rebroadcast (through their exchange, every bound queue gets a copy) or --to-queue (straight into the queue they died in).\n`,
     )
     await waitFor(async () => (await count(bus, world.dlq)) === 1, 5_000, 'the event back in the DLQ')
-    expect(world.calls).toEqual([{ handler: 'event', routingKey: world.event, exchange: 'events', outcome: 'failed' }])
+    expect(world.calls).toEqual([
+      { handler: 'event', routingKey: world.event, exchange: 'events', conversationId: 'c-ev', outcome: 'failed' },
+    ])
 
     const rebroadcast = await runBinary(binary, [url, world.dlq, '--rebroadcast', '--ndjson'])
     expect(rebroadcast.code).toBe(0)
     expect(rebroadcast.json()).toEqual([throughExchange(world, 'event', 'c-ev'), summary({ replayed: 1 })])
     await waitFor(() => ok(world).length === 1, 5_000, 'the event handled')
-    expect(ok(world)).toEqual([{ handler: 'event', routingKey: world.event, exchange: 'events', outcome: 'ok' }])
+    expect(ok(world)).toEqual([
+      { handler: 'event', routingKey: world.event, exchange: 'events', conversationId: 'c-ev', outcome: 'ok' },
+    ])
     await waitFor(async () => (await count(bus, world.other)) === 1, 5_000, 'the copy of the other service')
     expect(await count(bus, world.dlq)).toBe(0)
   })
@@ -145,8 +142,20 @@ describe('am-resurrect with an eventail-like service (kind from the delivery exc
     await waitFor(async () => (await count(bus, world.dlq)) === 2, 5_000, 'the dead letters dead again')
     expect(world.calls.slice(2)).toEqual(
       expect.arrayContaining([
-        { handler: 'configuration', routingKey: `${world.name}.commands`, exchange: '', outcome: 'failed' },
-        { handler: 'configuration', routingKey: `${world.name}.events`, exchange: '', outcome: 'failed' },
+        {
+          handler: 'configuration',
+          routingKey: `${world.name}.commands`,
+          exchange: '',
+          conversationId: 'c-1',
+          outcome: 'failed',
+        },
+        {
+          handler: 'configuration',
+          routingKey: `${world.name}.events`,
+          exchange: '',
+          conversationId: 'c-2',
+          outcome: 'failed',
+        },
       ]),
     )
     expect(world.calls).toHaveLength(4)
@@ -171,8 +180,8 @@ describe('am-resurrect with an eventail-like service (kind from the delivery exc
     ])
     await waitFor(() => ok(world).length === 2, 5_000, 'both handled')
     expect(sortCalls(ok(world))).toEqual([
-      { handler: 'command', routingKey: world.command, exchange: 'commands', outcome: 'ok' },
-      { handler: 'event', routingKey: world.event, exchange: 'events', outcome: 'ok' },
+      { handler: 'command', routingKey: world.command, exchange: 'commands', conversationId: 'c-1', outcome: 'ok' },
+      { handler: 'event', routingKey: world.event, exchange: 'events', conversationId: 'c-2', outcome: 'ok' },
     ])
     await waitFor(async () => (await count(bus, world.replies)) === 1, 5_000, 'the result')
     await waitFor(async () => (await count(bus, world.other)) === 2, 5_000, 'the first copy and the rebroadcast one')
@@ -238,9 +247,9 @@ describe('am-resurrect with an AM Bus service (kind from the queue)', () => {
     expect(result.summary.left).toBe(0)
     await waitFor(() => ok(world).length === 3, 5_000, 'the three handled')
     expect(sortCalls(ok(world))).toEqual([
-      { handler: 'command', routingKey: world.command, exchange: 'commands', outcome: 'ok' },
-      { handler: 'event', routingKey: world.event, exchange: '', outcome: 'ok' },
-      { handler: 'result', routingKey: world.result, exchange: 'commands', outcome: 'ok' },
+      { handler: 'command', routingKey: world.command, exchange: 'commands', conversationId: 'c-cmd', outcome: 'ok' },
+      { handler: 'event', routingKey: world.event, exchange: '', conversationId: 'c-ev', outcome: 'ok' },
+      { handler: 'result', routingKey: world.result, exchange: 'commands', conversationId: 'c-res', outcome: 'ok' },
     ])
     // Each failed twice (requeued once, then dead-lettered) before.
     expect(world.calls.filter((call) => call.outcome === 'failed')).toHaveLength(6)
@@ -274,8 +283,8 @@ describe('am-resurrect with an AM Bus service (kind from the queue)', () => {
     ])
     await waitFor(() => ok(world).length === 2, 5_000, 'the command handled')
     expect(ok(world)).toEqual([
-      { handler: 'event', routingKey: world.event, exchange: 'events', outcome: 'ok' },
-      { handler: 'command', routingKey: world.command, exchange: '', outcome: 'ok' },
+      { handler: 'event', routingKey: world.event, exchange: 'events', conversationId: 'c-1', outcome: 'ok' },
+      { handler: 'command', routingKey: world.command, exchange: '', conversationId: 'c-2', outcome: 'ok' },
     ])
     await waitFor(async () => (await count(bus, world.replies)) === 1, 5_000, 'the result')
     expect(await count(bus, world.dlq)).toBe(0)

@@ -5,11 +5,28 @@ import { uniqueName, waitFor } from '@am/testkit'
 import { connect } from 'amqplib'
 import { onTestFinished } from 'vitest'
 
+/** Ready messages in `queue`. */
+export const count = async (bus: Supervisor, queue: string): Promise<number> =>
+  (await bus.checkQueue(queue)).messageCount
+
+/**
+ * Sends the messages one by one, each once the one before is dead (the service fails on purpose),
+ * so that the DLQ holds them in that order; then heals the service.
+ */
+export async function killAll(bus: Supervisor, world: World, sends: Array<() => Promise<void>>): Promise<void> {
+  for (const [index, send] of sends.entries()) {
+    await send()
+    await waitFor(async () => (await count(bus, world.dlq)) === index + 1, 10_000, `dead letter #${index + 1}`)
+  }
+  world.failing = false
+}
+
 /** A handler call: which handler got which routing key, through which exchange, and how it ended. */
 export interface Call {
   handler: 'command' | 'result' | 'event' | 'configuration'
   routingKey: string
   exchange: string
+  conversationId: string
   outcome: 'ok' | 'failed'
 }
 
@@ -140,7 +157,8 @@ export async function eventailLikeService(bus: Supervisor, url: string): Promise
             ? 'event'
             : 'configuration'
       const ok = handler !== 'configuration' && !world.failing
-      world.calls.push({ handler, routingKey, exchange, outcome: ok ? 'ok' : 'failed' })
+      const conversationId = String(message.properties.headers?.conversation_id ?? '')
+      world.calls.push({ handler, routingKey, exchange, conversationId, outcome: ok ? 'ok' : 'failed' })
       if (!ok) return channel.nack(message, false, false)
       if (handler === 'command') {
         decode(message.content, message.properties.contentType)
@@ -162,11 +180,12 @@ export async function eventailLikeService(bus: Supervisor, url: string): Promise
 /** An AM Bus service: a real `@am/service` `Service`, whose kind comes from the queue. */
 export async function amBusService(bus: Supervisor, url: string): Promise<World> {
   const world = await declareWorld(bus, url, 'ambus')
-  const record = (handler: Call['handler'], ctx: { routingKey: string; exchange: string }) => {
+  const record = (handler: Call['handler'], ctx: { routingKey: string; exchange: string; conversationId: string }) => {
     world.calls.push({
       handler,
       routingKey: ctx.routingKey,
       exchange: ctx.exchange,
+      conversationId: ctx.conversationId,
       outcome: world.failing ? 'failed' : 'ok',
     })
     if (world.failing) throw new Error('failing on purpose')
