@@ -53,6 +53,7 @@ describe('am-resurrect argv → settings', () => {
     { argv: [url, 'dead_letters', 'more'], error: /unexpected argument "more"/ },
     { argv: [url, 'dead_letters', '--batch_size', '0'], error: /--batch-size must be an integer ≥ 1/ },
     { argv: [url, 'dead_letters', '--count', 'x'], error: /--count must be an integer ≥ 0/ },
+    { argv: [url, 'dead_letters', '--management-url'], error: /^--management-url needs a URL/ },
     {
       argv: [url, 'dead_letters', '--rebroadcast', '--to-queue'],
       error: /^--rebroadcast and --to-queue exclude each other: choose one route for events$/,

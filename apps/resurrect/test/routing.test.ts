@@ -312,6 +312,14 @@ describe('am-resurrect with an AM Bus service (kind from the queue)', () => {
       summary({ wouldReplay: 2 }),
     ])
     await waitFor(async () => (await count(bus, world.dlq)) === 2, 5_000, 'the dead letters back')
+    const memory = createMemoryContext()
+    await resurrect(memory.ctx, [url, world.dlq], { dryRun: true })
+    expect(memory.messages.map((m) => m.text)).toEqual([
+      `Would replay event ${world.event} (conversation c-1) to queue ${queue}: ${queue} is consumed by AM Bus services only (1 consumer), which take the kind from the queue`,
+      `Would replay result ${world.result} (conversation c-2) to exchange "commands" with routing key ${world.result}: a result goes back to "commands" with its routing key, its requester's reply-to`,
+      'Done: 0 replayed, 0 skipped, 0 left, 0 failed, 2 would be replayed (dry run: nothing changed).',
+    ])
+    await waitFor(async () => (await count(bus, world.dlq)) === 2, 5_000, 'the dead letters back again')
     expect((await drain(bus, world.dlq)).map((m) => m.properties.headers?.conversation_id)).toEqual(['c-1', 'c-2'])
     expect(world.calls).toHaveLength(4) // the failures before, nothing since
   })
