@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import type { Options } from 'amqplib'
-import pkg from '../package.json' with { type: 'json' }
+import { version } from '../package.json'
 import { ConnectionError } from './errors.js'
 
 /**
@@ -74,7 +74,7 @@ export function socketOptions(
     // Without TCP_NODELAY, request/reply over amqplib takes 3.7 to 44 ms instead of ~0.4 ms.
     noDelay: true,
     timeout: connectTimeoutMs,
-    clientProperties: { connection_name: name, product: BUS_PRODUCT, version: pkg.version },
+    clientProperties: { connection_name: name, product: BUS_PRODUCT, version },
     ...(isTls ? tlsOptions : {}),
   }
 }
