@@ -474,7 +474,7 @@ async function plan(
  * Where a dead letter died and how it was first published. `queue`: the most recent death
  * (`x-last-death-queue`, RabbitMQ 3.13+; else the first `x-death` entry, the broker keeps the
  * most recent first), else `x-first-death-queue`. `exchange` and `routingKey`: the OLDEST `x-death`
- * entry (the last one), else `x-first-death-exchange` and the DLQ delivery's routing key: a copy
+ * entry (the one of the first death), else `x-first-death-exchange` and the DLQ delivery's routing key: a copy
  * replayed straight into its queue and dead again has the queue's name as routing key, and the
  * default exchange in its newer entries. `repaired` says the original route differs from that.
  */
@@ -489,7 +489,15 @@ export function deathOf(
 } {
   const entries = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isRecord) : []
   const latest = entries[0]
-  const oldest = entries.at(-1)
+  // The broker moves an entry to the front when the message dies again in the same queue for the
+  // same reason, so the last entry is not always the first death: x-first-death-* (never updated)
+  // tell which one is; else the last one not through the default exchange (a replay's).
+  const firstExchange = text(headers['x-first-death-exchange']) ?? ''
+  const firstQueue = text(headers['x-first-death-queue'])
+  const oldest =
+    entries.find((entry) => (text(entry.exchange) ?? '') === firstExchange && text(entry.queue) === firstQueue) ??
+    entries.findLast((entry) => text(entry.exchange) !== undefined) ??
+    entries.at(-1)
   const queue = text(headers['x-last-death-queue']) ?? text(latest?.queue) ?? text(headers['x-first-death-queue'])
   const keys = Array.isArray(oldest?.['routing-keys']) ? (oldest['routing-keys'] as unknown[]) : []
   const routingKey = keys.map(text).find((key) => key !== undefined)
