@@ -14,12 +14,13 @@ export function createCli(ctx: CliContext): CAC {
   const { cli, command } = createProgram({
     name: 'am-resurrect',
     version: pkg.version,
-    description: 'Replay dead letters to the queue they died in',
-    usage: '[amqp_url] <dlq> [--count N] [--batch_size B] [--filter NAME...] [--dry-run] [--rebroadcast] [--ndjson]',
+    description: 'Replay dead letters where their consumers will understand them',
+    usage:
+      '[amqp_url] <dlq> [--count N] [--batch_size B] [--filter NAME...] [--dry-run] [--rebroadcast | --to-queue] [--management-url URL] [--ndjson]',
     ndjson: 'One JSON object per dead letter, then a summary, on stdout; nothing else',
     describeInHelp: false,
     exitCodes:
-      '  0 ok, 1 a replay failed (left in the DLQ) or the DLQ does not exist, 64 usage error, 69 broker unreachable, 130 interrupted',
+      '  0 ok, 1 a replay failed or an event was left (both stay in the DLQ), or the DLQ does not exist, 64 usage error, 69 broker unreachable, 130 interrupted',
   })
   command
     .option('--count <n>', 'Look at the first n dead letters (default: those in the queue at start)')
@@ -28,10 +29,15 @@ export function createCli(ctx: CliContext): CAC {
       '--filter <pattern>',
       'Replay only these routing keys; topic patterns (*, #) allowed; several after one flag (default: all)',
     )
-    .option('--dry-run', 'Say what would be replayed where, change nothing')
+    .option('--dry-run', 'Say where each message would go and why, change nothing')
     .option(
       '--rebroadcast',
-      'Republish to the original exchange and routing key instead of the dead queue: every queue bound to them gets a copy (eventail did so), but consumers see the original routing key',
+      'Events go back through their exchange with their routing key: every queue bound for it gets a copy (default: straight into their queue when only AM Bus services consume it, else left in the DLQ)',
+    )
+    .option('--to-queue', 'Every message goes straight into the queue it died in, whoever consumes it')
+    .option(
+      '--management-url <url>',
+      'The management API, to see who consumes a queue (default: http://<broker host>:15672 with the AMQP credentials)',
     )
     .example('  $ am-resurrect amqp://guest:guest@localhost:5672/ dead_letters --dry-run')
     .example('  $ am-resurrect amqp://localhost dead_letters --filter "voxo.*" ConversationStarted --batch_size 50')
@@ -40,7 +46,7 @@ export function createCli(ctx: CliContext): CAC {
       const { resurrect } = await import('./commands/resurrect.js')
       const { summary } = await resurrect(ctx, args, options)
       if (summary.stoppedBy === 'signal') return EXIT_INTERRUPTED
-      return summary.failed > 0 ? EXIT.FAILED : EXIT.OK
+      return summary.failed > 0 || summary.left > 0 ? EXIT.FAILED : EXIT.OK
     })
   return cli
 }

@@ -10,6 +10,8 @@ const defaults = {
   filters: ['#'],
   dryRun: false,
   rebroadcast: false,
+  toQueue: false,
+  managementUrl: undefined,
   ndjson: false,
   connectTimeoutMs: 5000,
 }
@@ -27,6 +29,11 @@ describe('am-resurrect argv → settings', () => {
     { argv: [url, '--dry-run', 'dead_letters'], expected: { dryRun: true } },
     { argv: [url, 'dead_letters', '--dry-run', '--ndjson'], expected: { dryRun: true, ndjson: true } },
     { argv: [url, 'dead_letters', '--rebroadcast'], expected: { rebroadcast: true } },
+    { argv: [url, 'dead_letters', '--to-queue'], expected: { toQueue: true } },
+    {
+      argv: [url, 'dead_letters', '--management-url', 'http://admin:pw@mgmt:15672'],
+      expected: { managementUrl: 'http://admin:pw@mgmt:15672' },
+    },
     { argv: [url, 'dead_letters', '--filter', 'A', '--'], expected: { filters: ['A'] } },
   ])('$argv', ({ argv, expected }) => {
     expect(settingsOf(argv)).toEqual({ ...defaults, ...expected })
@@ -46,6 +53,11 @@ describe('am-resurrect argv → settings', () => {
     { argv: [url, 'dead_letters', 'more'], error: /unexpected argument "more"/ },
     { argv: [url, 'dead_letters', '--batch_size', '0'], error: /--batch-size must be an integer ≥ 1/ },
     { argv: [url, 'dead_letters', '--count', 'x'], error: /--count must be an integer ≥ 0/ },
+    { argv: [url, 'dead_letters', '--management-url'], error: /^--management-url needs a URL/ },
+    {
+      argv: [url, 'dead_letters', '--rebroadcast', '--to-queue'],
+      error: /^--rebroadcast and --to-queue exclude each other: choose one route for events$/,
+    },
   ])('refuses $argv with a usage error', ({ argv, error }) => {
     expect(() => settingsOf(argv)).toThrow(
       expect.objectContaining({ code: 'CLI_USAGE', exitCode: 64, message: expect.stringMatching(error) }),

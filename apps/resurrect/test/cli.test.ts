@@ -31,19 +31,31 @@ describe('am-resurrect (built binary)', () => {
       'nothing.else',
       '--batch_size',
       '1',
+      '--to-queue',
       '--ndjson',
     ])
     expect(run.code).toBe(0)
     expect(run.json()).toEqual([
-      { action: 'replayed', routingKey: 'Key.a', queue: rig.queue, conversationId: 'c-a' },
+      {
+        action: 'replayed',
+        kind: 'other',
+        routingKey: 'Key.a',
+        exchange: rig.exchange,
+        queue: rig.queue,
+        to: { exchange: '', routingKey: rig.queue },
+        why: `--to-queue: straight into ${rig.queue}, whoever consumes it`,
+        conversationId: 'c-a',
+      },
       {
         action: 'skipped',
+        kind: 'other',
         routingKey: 'Key.b',
+        exchange: rig.exchange,
         queue: rig.queue,
         conversationId: 'c-b',
         reason: 'not selected by --filter',
       },
-      { summary: { replayed: 1, skipped: 1, failed: 0, wouldReplay: 0, stoppedBy: 'count' } },
+      { summary: { replayed: 1, skipped: 1, failed: 0, left: 0, wouldReplay: 0, stoppedBy: 'count' } },
     ])
     await waitFor(async () => (await bus.checkQueue(rig.queue)).messageCount === 1, 5_000, 'the replay')
     expect((await bus.checkQueue(rig.sibling)).messageCount).toBe(0)
@@ -55,10 +67,10 @@ describe('am-resurrect (built binary)', () => {
     const rig = await deadLetterRig(bus)
     await rig.kill([{ routingKey: 'Key.x', body: encode(1), options: eventProperties('c-x') }])
     await bus.withChannel((channel) => channel.deleteQueue(rig.queue))
-    const run = await runBinary(binary, [url, rig.dlq])
+    const run = await runBinary(binary, [url, rig.dlq, '--to-queue'])
     expect(run.code).toBe(1)
     expect(run.stdout).toBe(
-      `Failed Key.x (conversation c-x) to queue ${rig.queue}: unroutable: queue ${rig.queue} does not exist any more; left in ${rig.dlq}\nDone: 0 replayed, 0 skipped, 1 failed.\n`,
+      `Failed other Key.x (conversation c-x) to queue ${rig.queue}: unroutable: queue ${rig.queue} does not exist any more; left in ${rig.dlq}\nDone: 0 replayed, 0 skipped, 0 left, 1 failed.\n`,
     )
     await waitFor(async () => (await bus.checkQueue(rig.dlq)).messageCount === 1, 5_000, 'the dead letter back')
   })
@@ -67,11 +79,20 @@ describe('am-resurrect (built binary)', () => {
     const bus = await broker()
     const rig = await deadLetterRig(bus)
     await rig.kill([{ routingKey: 'Key.d', body: encode(1), options: eventProperties('c-d') }])
-    const run = await runBinary(binary, [url, '--dry-run', rig.dlq, '--ndjson'])
+    const run = await runBinary(binary, [url, '--dry-run', rig.dlq, '--to-queue', '--ndjson'])
     expect(run.code).toBe(0)
     expect(run.json()).toEqual([
-      { action: 'would-replay', routingKey: 'Key.d', queue: rig.queue, conversationId: 'c-d' },
-      { summary: { replayed: 0, skipped: 0, failed: 0, wouldReplay: 1, stoppedBy: 'count' } },
+      {
+        action: 'would-replay',
+        kind: 'other',
+        routingKey: 'Key.d',
+        exchange: rig.exchange,
+        queue: rig.queue,
+        to: { exchange: '', routingKey: rig.queue },
+        why: `--to-queue: straight into ${rig.queue}, whoever consumes it`,
+        conversationId: 'c-d',
+      },
+      { summary: { replayed: 0, skipped: 0, failed: 0, left: 0, wouldReplay: 1, stoppedBy: 'count' } },
     ])
     await waitFor(async () => (await bus.checkQueue(rig.dlq)).messageCount === 1, 5_000, 'the dead letter back')
     expect((await bus.checkQueue(rig.queue)).messageCount).toBe(0)

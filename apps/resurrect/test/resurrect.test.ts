@@ -37,10 +37,19 @@ describe('resurrect', () => {
       headers: { conversation_id: 'conv-r', custom: 'kept' },
     }
     await rig.kill([{ routingKey: 'Key.one', body: encode({ a: 1 }), options: properties }])
-    const { result, lines } = await run(rig.dlq)
+    const { result, lines } = await run(rig.dlq, { toQueue: true })
     expect(lines).toEqual([
-      { action: 'replayed', routingKey: 'Key.one', queue: rig.queue, conversationId: 'conv-r' },
-      { summary: { replayed: 1, skipped: 0, failed: 0, wouldReplay: 0, stoppedBy: 'count' } },
+      {
+        action: 'replayed',
+        kind: 'other',
+        routingKey: 'Key.one',
+        exchange: rig.exchange,
+        queue: rig.queue,
+        to: { exchange: '', routingKey: rig.queue },
+        why: `--to-queue: straight into ${rig.queue}, whoever consumes it`,
+        conversationId: 'conv-r',
+      },
+      { summary: { replayed: 1, skipped: 0, failed: 0, left: 0, wouldReplay: 0, stoppedBy: 'count' } },
     ])
     expect(result.summary.replayed).toBe(1)
     await waitFor(async () => (await count(bus, rig.queue)) === 1, 5_000, 'the replayed copy')
@@ -72,7 +81,7 @@ describe('resurrect', () => {
     const rig = await deadLetterRig(bus)
     const keys = ['Key.a', 'Key.b.x', 'Key.c', 'Key.b.y', 'Key.d']
     await rig.kill(keys.map((routingKey) => ({ routingKey, body: encode(routingKey), options: eventProperties('c') })))
-    const { lines } = await run(rig.dlq, { filter: ['Key.b.*', 'Key.d'], batchSize: 1 })
+    const { lines } = await run(rig.dlq, { filter: ['Key.b.*', 'Key.d'], batchSize: 1, toQueue: true })
     expect(lines.map((line) => [line.action, line.routingKey, line.reason])).toEqual([
       ['skipped', 'Key.a', 'not selected by --filter'],
       ['replayed', 'Key.b.x', undefined],
@@ -82,7 +91,7 @@ describe('resurrect', () => {
       [undefined, undefined, undefined],
     ])
     expect(lines.at(-1)).toEqual({
-      summary: { replayed: 3, skipped: 2, failed: 0, wouldReplay: 0, stoppedBy: 'count' },
+      summary: { replayed: 3, skipped: 2, failed: 0, left: 0, wouldReplay: 0, stoppedBy: 'count' },
     })
     await waitFor(async () => (await count(bus, rig.dlq)) === 2, 5_000, 'the skipped messages back')
     expect(keysOf(await drain(bus, rig.dlq))).toEqual(['Key.a', 'Key.c'])
@@ -96,11 +105,21 @@ describe('resurrect', () => {
       { routingKey: 'Key.1', body: encode(1), options: eventProperties('c1') },
       { routingKey: 'Key.2', body: encode(2), options: eventProperties('c2') },
     ])
-    const { lines } = await run(rig.dlq, { dryRun: true })
+    const { lines } = await run(rig.dlq, { dryRun: true, toQueue: true })
+    const would = (routingKey: string, conversationId: string) => ({
+      action: 'would-replay',
+      kind: 'other',
+      routingKey,
+      exchange: rig.exchange,
+      queue: rig.queue,
+      to: { exchange: '', routingKey: rig.queue },
+      why: `--to-queue: straight into ${rig.queue}, whoever consumes it`,
+      conversationId,
+    })
     expect(lines).toEqual([
-      { action: 'would-replay', routingKey: 'Key.1', queue: rig.queue, conversationId: 'c1' },
-      { action: 'would-replay', routingKey: 'Key.2', queue: rig.queue, conversationId: 'c2' },
-      { summary: { replayed: 0, skipped: 0, failed: 0, wouldReplay: 2, stoppedBy: 'count' } },
+      would('Key.1', 'c1'),
+      would('Key.2', 'c2'),
+      { summary: { replayed: 0, skipped: 0, failed: 0, left: 0, wouldReplay: 2, stoppedBy: 'count' } },
     ])
     await waitFor(async () => (await count(bus, rig.dlq)) === 2, 5_000, 'the dead letters back')
     expect(await count(bus, rig.queue)).toBe(0)
@@ -116,7 +135,7 @@ describe('resurrect', () => {
       const message = await channel.get(rig.dlq)
       return [message] as const
     })
-    const { lines, result } = await run(rig.dlq, { count: 10, batchSize: 1 })
+    const { lines, result } = await run(rig.dlq, { count: 10, batchSize: 1, toQueue: true })
     expect(result.summary.replayed).toBe(1)
     expect(lines.filter((line) => line.action === 'replayed')).toHaveLength(1)
     expect(result.summary.stoppedBy).toBe('seen')
@@ -140,9 +159,12 @@ describe('resurrect', () => {
     const { lines } = await run(rig.dlq, { rebroadcast: true })
     expect(lines[0]).toEqual({
       action: 'replayed',
+      kind: 'other',
       routingKey: 'Key.wide',
-      queue: rig.queue,
       exchange: rig.exchange,
+      queue: rig.queue,
+      to: { exchange: rig.exchange, routingKey: 'Key.wide' },
+      why: `--rebroadcast: every queue bound to "${rig.exchange}" for Key.wide gets a copy`,
       conversationId: 'c-wide',
     })
     await waitFor(async () => (await count(bus, rig.sibling)) === 1, 5_000, 'the sibling copy')
@@ -157,7 +179,9 @@ describe('resurrect', () => {
     const { lines } = await run(rig.dlq)
     expect(lines[0]).toEqual({
       action: 'skipped',
+      kind: null,
       routingKey: rig.dlq,
+      exchange: null,
       queue: null,
       conversationId: 'c-nodeath',
       reason: 'no death information (x-death, x-first-death-queue): it did not die in a queue',
@@ -173,12 +197,16 @@ describe('resurrect', () => {
       { routingKey: 'Key.gone', body: encode(2), options: eventProperties('c2') },
     ])
     await bus.withChannel((channel) => channel.deleteQueue(rig.queue))
-    const { lines, result } = await run(rig.dlq)
+    const { lines, result } = await run(rig.dlq, { toQueue: true })
     expect(lines.slice(0, 2)).toEqual([
       {
         action: 'failed',
+        kind: 'other',
         routingKey: 'Key.gone',
+        exchange: rig.exchange,
         queue: rig.queue,
+        to: { exchange: '', routingKey: rig.queue },
+        why: `--to-queue: straight into ${rig.queue}, whoever consumes it`,
         conversationId: 'c1',
         reason: `unroutable: queue ${rig.queue} does not exist any more`,
       },
@@ -186,7 +214,7 @@ describe('resurrect', () => {
     ])
     expect(result.summary).toMatchObject({ replayed: 0, failed: 2 })
     await waitFor(async () => (await count(bus, rig.dlq)) === 2, 5_000, 'the dead letters back')
-    const dry = await run(rig.dlq, { dryRun: true })
+    const dry = await run(rig.dlq, { dryRun: true, toQueue: true })
     expect(dry.lines[0]).toMatchObject({ action: 'failed', reason: `queue ${rig.queue} does not exist any more` })
   })
 
@@ -196,8 +224,15 @@ describe('resurrect', () => {
     await rig.kill(
       [1, 2, 3, 4, 5].map((n) => ({ routingKey: `Key.${n}`, body: encode(n), options: eventProperties('c') })),
     )
-    const { result } = await run(rig.dlq, { count: 3, batchSize: 2 })
-    expect(result.summary).toEqual({ replayed: 3, skipped: 0, failed: 0, wouldReplay: 0, stoppedBy: 'count' })
+    const { result } = await run(rig.dlq, { count: 3, batchSize: 2, toQueue: true })
+    expect(result.summary).toEqual({
+      replayed: 3,
+      skipped: 0,
+      failed: 0,
+      left: 0,
+      wouldReplay: 0,
+      stoppedBy: 'count',
+    })
     await waitFor(async () => (await count(bus, rig.queue)) === 3, 5_000, 'three replays')
     expect(keysOf(await drain(bus, rig.dlq))).toEqual(['Key.4', 'Key.5'])
   })
@@ -207,7 +242,7 @@ describe('resurrect', () => {
     const rig = await deadLetterRig(bus)
     const empty = await run(rig.dlq)
     expect(empty.lines).toEqual([
-      { summary: { replayed: 0, skipped: 0, failed: 0, wouldReplay: 0, stoppedBy: 'count' } },
+      { summary: { replayed: 0, skipped: 0, failed: 0, left: 0, wouldReplay: 0, stoppedBy: 'count' } },
     ])
     expect(empty.memory.messages.map((m) => m.text)).toContain(`Queue ${rig.dlq} is empty: nothing to resurrect.`)
     const missing = uniqueName('am-res-missing')
@@ -222,11 +257,11 @@ describe('resurrect', () => {
       { routingKey: 'Key.skip', body: encode(2), options: eventProperties('conv-s') },
     ])
     const memory = createMemoryContext()
-    await resurrect(memory.ctx, [url, rig.dlq], { filter: 'Key.h' })
+    await resurrect(memory.ctx, [url, rig.dlq], { filter: 'Key.h', toQueue: true })
     expect(memory.messages.map((m) => m.text)).toEqual([
-      `Replayed Key.h (conversation conv-h) to queue ${rig.queue}`,
-      `Skipped Key.skip (conversation conv-s): not selected by --filter; left in ${rig.dlq}`,
-      'Done: 1 replayed, 1 skipped, 0 failed.',
+      `Replayed other Key.h (conversation conv-h) to queue ${rig.queue}: --to-queue: straight into ${rig.queue}, whoever consumes it`,
+      `Skipped other Key.skip (conversation conv-s): not selected by --filter; left in ${rig.dlq}`,
+      'Done: 1 replayed, 1 skipped, 0 left, 0 failed.',
     ])
     expect(memory.stdout()).toBe('')
   })

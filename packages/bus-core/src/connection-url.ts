@@ -1,7 +1,15 @@
 import { hostname } from 'node:os'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import type { Options } from 'amqplib'
+import { version } from '../package.json'
 import { ConnectionError } from './errors.js'
+
+/**
+ * The `product` client property of every bus-core connection, shown by the management API: tools
+ * such as `am-resurrect` tell AM Bus consumers (which take a message's kind from their queue) from
+ * others (eventail takes it from the delivery exchange) by it.
+ */
+export const BUS_PRODUCT = 'AM Bus'
 
 /** A broker URL parsed into amqplib's connect options. @internal */
 export interface ParsedUrl {
@@ -66,7 +74,7 @@ export function socketOptions(
     // Without TCP_NODELAY, request/reply over amqplib takes 3.7 to 44 ms instead of ~0.4 ms.
     noDelay: true,
     timeout: connectTimeoutMs,
-    clientProperties: { connection_name: name, product: '@am/bus-core' },
+    clientProperties: { connection_name: name, product: BUS_PRODUCT, version },
     ...(isTls ? tlsOptions : {}),
   }
 }

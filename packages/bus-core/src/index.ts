@@ -1,7 +1,7 @@
 // Connection supervision
 
 export type { BackoffOptions } from './backoff.js'
-export { defaultConnectionName } from './connection-url.js'
+export { BUS_PRODUCT, defaultConnectionName } from './connection-url.js'
 // Dead-lettering
 export type { DeadLetterOptions, DeadLetterSetup } from './dead-letter.js'
 export { deadLetterTopology, setupDeadLettering } from './dead-letter.js'

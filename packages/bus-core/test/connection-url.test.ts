@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseAmqpUrl } from '../src/connection-url.js'
+import pkg from '../package.json' with { type: 'json' }
+import { parseAmqpUrl, socketOptions } from '../src/connection-url.js'
 
 describe('parseAmqpUrl', () => {
   it('reads host, port, credentials and vhost, and overrides the heartbeat', () => {
@@ -36,5 +37,15 @@ describe('parseAmqpUrl', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('pw')
     }
+  })
+})
+
+describe('socketOptions', () => {
+  it('names the connection and says it is AM Bus, with the bus-core version', () => {
+    expect(socketOptions('svc@host:1', 5_000, undefined, false)).toEqual({
+      noDelay: true,
+      timeout: 5_000,
+      clientProperties: { connection_name: 'svc@host:1', product: 'AM Bus', version: pkg.version },
+    })
   })
 })

@@ -18,6 +18,7 @@ import {
 import { isAmError } from '@am/errors'
 import { matchesTopic } from '@am/service'
 import type { Channel, GetMessage, MessageProperties } from 'amqplib'
+import { createManagementApi, type ManagementApi, ManagementError } from '../management.js'
 
 /** Options as cac hands them. */
 export interface ResurrectOptions {
@@ -26,6 +27,8 @@ export interface ResurrectOptions {
   filter?: unknown
   dryRun?: unknown
   rebroadcast?: unknown
+  toQueue?: unknown
+  managementUrl?: unknown
   ndjson?: boolean
   connectTimeout?: unknown
 }
@@ -43,29 +46,56 @@ export interface ResurrectSettings {
   filters: string[]
   dryRun: boolean
   /**
-   * Republish to the exchange and routing key the message died with instead of the queue it died
-   * in: every queue bound to them gets a copy again (eventail's way), but consumers that dispatch
-   * on the routing key see the original one.
+   * Events (and messages of exchanges other than `commands`) go back through their exchange with
+   * their routing key: every queue bound for it gets a copy, whoever consumes it.
    */
   rebroadcast: boolean
+  /** Every message goes straight into the queue it died in (default exchange), whoever consumes it. */
+  toQueue: boolean
+  /** The management API; `undefined`: the AMQP host on port 15672 with the AMQP credentials. */
+  managementUrl: string | undefined
   ndjson: boolean
   connectTimeoutMs: number
 }
 
-/** What happened to one dead letter. */
-export type ReplayAction = 'replayed' | 'skipped' | 'failed' | 'would-replay'
+/**
+ * What happened to one dead letter: `left` means the tool would not guess where an event goes
+ * (it stays in the DLQ, the run exits 1).
+ */
+export type ReplayAction = 'replayed' | 'skipped' | 'failed' | 'left' | 'would-replay'
+
+/**
+ * The kind of a dead letter, from the exchange it was first published to: `commands` (a command
+ * has a `reply_to`, a result has not), `events`, or any other exchange (`other`).
+ */
+export type MessageKind = 'command' | 'result' | 'event' | 'other'
+
+/** Where a copy is published: `exchange: ''` and the queue's name go straight into that queue. */
+export interface ReplayRoute {
+  exchange: string
+  routingKey: string
+}
 
 /** One line of the report (and one NDJSON object). */
 export interface ReplayReport {
   action: ReplayAction
-  /** The routing key the message was published with (from `x-death`), else the one it has in the DLQ. */
+  /** Null without death information. */
+  kind: MessageKind | null
+  /** The routing key the message was first published with (oldest `x-death` entry), else the one it has in the DLQ. */
   routingKey: string
-  /** The queue it died in, where it is (or would be) replayed; null when unknown. */
+  /** The exchange it was first published to (oldest `x-death` entry); null when unknown. */
+  exchange: string | null
+  /** The queue it died in (most recent death); null when unknown. */
   queue: string | null
-  /** With `--rebroadcast`: the exchange it is republished to (with `routingKey`). */
-  exchange?: string
+  /** Where its copy is (or would be) published, and why there. */
+  to?: ReplayRoute
+  why?: string
+  /** Set when it had been replayed straight into its queue before: its original route was restored. */
+  repaired?: true
+  /** For an event left in the DLQ: the queues a copy through its exchange would reach. */
+  wouldReach?: string[]
   conversationId: string | null
-  /** Why it was skipped or failed. */
+  /** Why it was skipped, left or failed. */
   reason?: string
 }
 
@@ -74,6 +104,8 @@ export interface ResurrectSummary {
   replayed: number
   skipped: number
   failed: number
+  /** Events left in the DLQ because their consumers are not (known to be) AM Bus services. */
+  left: number
   /** With `--dry-run`: messages that would be replayed. */
   wouldReplay: number
   /**
@@ -135,6 +167,15 @@ export function resolveSettings(
   }
   if (extra.length > 0) throw new CliError('CLI_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`)
   const filters = listOption(options.filter)
+  const rebroadcast = options.rebroadcast === true || options.rebroadcast === 'true'
+  const toQueue = options.toQueue === true || options.toQueue === 'true'
+  if (rebroadcast && toQueue) {
+    throw new CliError('CLI_USAGE', '--rebroadcast and --to-queue exclude each other: choose one route for events')
+  }
+  const managementUrl = options.managementUrl
+  if (managementUrl !== undefined && (typeof managementUrl !== 'string' || managementUrl === '')) {
+    throw new CliError('CLI_USAGE', '--management-url needs a URL: --management-url http://user:pass@host:15672')
+  }
   return {
     url,
     dlq,
@@ -142,17 +183,22 @@ export function resolveSettings(
     batchSize: parseNumberOption('batch-size', options.batchSize, { min: 1 }) ?? DEFAULT_BATCH_SIZE,
     filters: filters.length > 0 ? filters : ['#'],
     dryRun: options.dryRun === true || options.dryRun === 'true',
-    rebroadcast: options.rebroadcast === true || options.rebroadcast === 'true',
+    rebroadcast,
+    toQueue,
+    managementUrl,
     ...parseCommonOptions(options),
   }
 }
 
 /**
- * Replays dead letters to the queue each one died in: republished through the default exchange
- * with the dead queue's name as routing key (not re-broadcast on the original exchange), with its
- * original properties and headers (death headers kept, as eventail does), `mandatory` and with publisher
- * confirms; the dead letter is acked only once its copy is confirmed. Messages not replayed
- * (filtered out, without death information, unroutable, refused) stay in the DLQ at their place.
+ * Replays dead letters where their consumers will understand them. Commands and results go back
+ * to the exchange they were published to with their original routing key (a command key belongs
+ * to one logical service; a result key to its requester). An event goes straight into the queue
+ * it died in when only AM Bus services consume that queue (they take the kind from the queue);
+ * otherwise it is left in the DLQ with the queues a copy through `events` would reach, unless
+ * `--rebroadcast` or `--to-queue` says which. Copies are `mandatory` with publisher confirms; the
+ * dead letter is acked only once its copy is confirmed. Messages not replayed stay in the DLQ at
+ * their place.
  */
 export async function resurrect(
   ctx: CliContext,
@@ -165,9 +211,10 @@ export async function resurrect(
 
 /** `resurrect` with checked settings. */
 export async function runResurrect(ctx: CliContext, settings: ResurrectSettings): Promise<ResurrectResult> {
+  const management = createManagementApi(settings.url, settings.managementUrl, settings.connectTimeoutMs)
   const bus = await connectBus(ctx, settings.url, { tool: 'resurrect', connectTimeoutMs: settings.connectTimeoutMs })
   try {
-    return await replay(ctx, bus, settings)
+    return await replay(ctx, bus, management, settings)
   } finally {
     await bus.close()
   }
@@ -179,11 +226,23 @@ interface Entry {
   publish?: Promise<void>
 }
 
-async function replay(ctx: CliContext, bus: Supervisor, settings: ResurrectSettings): Promise<ResurrectResult> {
+async function replay(
+  ctx: CliContext,
+  bus: Supervisor,
+  management: ManagementApi,
+  settings: ResurrectSettings,
+): Promise<ResurrectResult> {
   const { dlq } = settings
   const ready = await countReadyMessages(bus, dlq)
   const limit = settings.count > 0 ? settings.count : ready
-  const summary: ResurrectSummary = { replayed: 0, skipped: 0, failed: 0, wouldReplay: 0, stoppedBy: 'count' }
+  const summary: ResurrectSummary = {
+    replayed: 0,
+    skipped: 0,
+    failed: 0,
+    left: 0,
+    wouldReplay: 0,
+    stoppedBy: 'count',
+  }
   const emit = (report: ReplayReport): void => {
     if (report.action === 'would-replay') summary.wouldReplay += 1
     else summary[report.action] += 1
@@ -208,7 +267,7 @@ async function replay(ctx: CliContext, bus: Supervisor, settings: ResurrectSetti
         } catch (error) {
           // Not acked: the dead letter goes back to its place when the channel closes.
           entry.report.action = 'failed'
-          entry.report.reason = describeFailure(error, settings.rebroadcast ? '' : (entry.report.queue ?? ''))
+          entry.report.reason = describeFailure(error, entry.report.to)
           if (isAmError(error, 'PUBLISH_CHANNEL_CLOSED')) lost ??= error as Error
           emit(entry.report)
           continue
@@ -250,7 +309,7 @@ async function replay(ctx: CliContext, bus: Supervisor, settings: ResurrectSetti
           }
           processed += 1
           progress.update(processed)
-          const entry = await plan(message, settings, queueExists)
+          const entry = await plan(message, settings, queueExists, management)
           const print = fingerprint(message, entry.report.queue)
           if (seen.has(print)) {
             entry.report.action = 'skipped'
@@ -260,10 +319,9 @@ async function replay(ctx: CliContext, bus: Supervisor, settings: ResurrectSetti
             break
           }
           seen.add(print)
-          if (entry.report.action === 'replayed') {
-            const { exchange = '', routingKey } = entry.report
-            const key = settings.rebroadcast ? routingKey : (entry.report.queue ?? '')
-            entry.publish = bus.publish(exchange, key, message.content, replayOptions(message))
+          if (entry.report.action === 'replayed' && entry.report.to) {
+            const { exchange, routingKey } = entry.report.to
+            entry.publish = bus.publish(exchange, routingKey, message.content, replayOptions(message))
             // Settled in flush(); until then a rejection must not count as unhandled.
             void entry.publish.catch(() => undefined)
           }
@@ -278,7 +336,7 @@ async function replay(ctx: CliContext, bus: Supervisor, settings: ResurrectSetti
     }
   }
 
-  const counts = `${summary.replayed} replayed, ${summary.skipped} skipped, ${summary.failed} failed${settings.dryRun ? `, ${summary.wouldReplay} would be replayed (dry run: nothing changed)` : ''}`
+  const counts = `${summary.replayed} replayed, ${summary.skipped} skipped, ${summary.left} left, ${summary.failed} failed${settings.dryRun ? `, ${summary.wouldReplay} would be replayed (dry run: nothing changed)` : ''}`
   if (settings.ndjson) writeNdjson(ctx, { summary })
   if (lost) {
     throw new CliError(
@@ -294,6 +352,11 @@ async function replay(ctx: CliContext, bus: Supervisor, settings: ResurrectSetti
     signal: 'Interrupted',
   }[summary.stoppedBy]
   ctx.logger.info(`${how}: ${counts}.`)
+  if (summary.left > 0) {
+    ctx.logger.info(
+      `${summary.left} left in ${dlq}: replay them with --rebroadcast (through their exchange, every bound queue gets a copy) or --to-queue (straight into the queue they died in).`,
+    )
+  }
   return { summary }
 }
 
@@ -302,58 +365,158 @@ async function plan(
   message: GetMessage,
   settings: ResurrectSettings,
   queueExists: (name: string) => Promise<boolean>,
+  management: ManagementApi,
 ): Promise<Entry> {
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>
-  const death = deathOf(headers)
-  const routingKey = death.routingKeys[0] ?? message.fields.routingKey
+  const death = deathOf(headers, message.fields.routingKey)
+  const routingKey = death.routingKey ?? message.fields.routingKey
+  const exchange = death.exchange ?? null
   const conversation = headers.conversation_id
+  const replyTo = text(message.properties.replyTo)
+  const kind: MessageKind | null =
+    exchange === null
+      ? null
+      : exchange === 'commands'
+        ? replyTo
+          ? 'command'
+          : 'result'
+        : exchange === 'events'
+          ? 'event'
+          : 'other'
   const report: ReplayReport = {
     action: 'replayed',
+    kind,
     routingKey,
+    exchange,
     queue: death.queue ?? null,
-    ...(settings.rebroadcast ? { exchange: death.exchange ?? message.fields.exchange } : {}),
+    ...(death.repaired ? { repaired: true as const } : {}),
     conversationId:
       typeof conversation === 'string' ? conversation : Buffer.isBuffer(conversation) ? conversation.toString() : null,
   }
-  const skip = (reason: string): Entry => ({ message, report: { ...report, action: 'skipped', reason } })
-  if (death.queue === undefined)
+  const done = (action: ReplayAction, extra: Partial<ReplayReport>): Entry => ({
+    message,
+    report: { ...report, ...extra, action },
+  })
+  const skip = (reason: string): Entry => done('skipped', { reason })
+  if (death.queue === undefined || exchange === null) {
     return skip('no death information (x-death, x-first-death-queue): it did not die in a queue')
-  if (death.queue === settings.dlq) return skip(`it died in ${settings.dlq} itself: replaying it there would loop`)
-  const keys = new Set([message.fields.routingKey, ...death.routingKeys])
+  }
+  const queue = death.queue
+  if (queue === settings.dlq) return skip(`it died in ${settings.dlq} itself: replaying it there would loop`)
+  const keys = new Set([message.fields.routingKey, routingKey])
   if (!settings.filters.some((pattern) => [...keys].some((key) => matchesTopic(pattern, key)))) {
     return skip('not selected by --filter')
   }
-  if (settings.dryRun) {
-    if (!(await queueExists(death.queue))) {
-      return {
-        message,
-        report: { ...report, action: 'failed', reason: `queue ${death.queue} does not exist any more` },
-      }
+
+  const go = async (to: ReplayRoute, why: string): Promise<Entry> => {
+    if (!settings.dryRun) return done('replayed', { to, why })
+    if (to.exchange === '' && !(await queueExists(to.routingKey))) {
+      return done('failed', { to, why, reason: `queue ${to.routingKey} does not exist any more` })
     }
-    return { message, report: { ...report, action: 'would-replay' } }
+    return done('would-replay', { to, why })
   }
-  return { message, report }
+  const intoQueue = { exchange: '', routingKey: queue }
+  const throughExchange = { exchange, routingKey }
+  if (settings.toQueue) return go(intoQueue, `--to-queue: straight into ${queue}, whoever consumes it`)
+  if (kind === 'command' || kind === 'result') {
+    return go(
+      throughExchange,
+      kind === 'command'
+        ? `a command goes back to "${exchange}" with its routing key, which belongs to one logical service`
+        : `a result goes back to "${exchange}" with its routing key, its requester's reply-to`,
+    )
+  }
+  if (exchange === '') return go(throughExchange, 'it was published straight into a queue (default exchange)')
+  if (settings.rebroadcast) {
+    return go(throughExchange, `--rebroadcast: every queue bound to "${exchange}" for ${routingKey} gets a copy`)
+  }
+
+  // An event: straight into its queue only when that cannot mislead its consumers.
+  const other = `replay with --rebroadcast (every queue bound for it gets a copy) or --to-queue (straight into ${queue})`
+  let consumers: Awaited<ReturnType<ManagementApi['consumersOf']>>
+  try {
+    consumers = await management.consumersOf(queue)
+  } catch (error) {
+    if (!(error instanceof ManagementError)) throw error
+    return done('left', {
+      reason: `cannot tell who consumes ${queue}: ${error.message}; give --management-url http://user:pass@host:15672, or ${other}`,
+    })
+  }
+  if (consumers.onlyAmBus) {
+    const n = consumers.products.length
+    return go(
+      intoQueue,
+      `${queue} is consumed by AM Bus services only (${n} consumer${n === 1 ? '' : 's'}), which take the kind from the queue`,
+    )
+  }
+  let wouldReach: string[] | undefined
+  try {
+    wouldReach = await management.destinationsOf(exchange, routingKey)
+  } catch (error) {
+    if (!(error instanceof ManagementError)) throw error
+  }
+  const who =
+    consumers.unknown > 0
+      ? `the management API does not know yet the connection of ${consumers.unknown} consumer${consumers.unknown === 1 ? '' : 's'} of ${queue} (its statistics lag a few seconds behind): retry in a moment`
+      : consumers.products.length === 0
+        ? `${queue} has no consumer: cannot tell whether its service takes the kind from the queue (AM Bus) or from the delivery exchange (eventail, which would take a copy straight into the queue for a configuration)`
+        : `${queue} is consumed by services other than AM Bus (${[...new Set(consumers.products.map((p) => p ?? 'no product property'))].join(', ')}), which take the kind from the delivery exchange: a copy straight into the queue would reach their configuration handler`
+  const reach =
+    wouldReach === undefined
+      ? ''
+      : wouldReach.length === 0
+        ? `; through "${exchange}" it would reach no queue`
+        : `; through "${exchange}" it would reach ${wouldReach.join(', ')}`
+  return done('left', { ...(wouldReach ? { wouldReach } : {}), reason: `${who}${reach}: ${other}` })
 }
 
 /**
- * Where a dead letter died: the most recent death (`x-last-death-queue`, RabbitMQ 3.13+; else the
- * first `x-death` entry, which the broker keeps most recent first), else `x-first-death-queue`.
- * The routing keys are those it was published with.
+ * Where a dead letter died and how it was first published. `queue`: the most recent death
+ * (`x-last-death-queue`, RabbitMQ 3.13+; else the first `x-death` entry, the broker keeps the
+ * most recent first), else `x-first-death-queue`. `exchange` and `routingKey`: the OLDEST `x-death`
+ * entry (the one of the first death), else `x-first-death-exchange` and the DLQ delivery's routing key: a copy
+ * replayed straight into its queue and dead again has the queue's name as routing key, and the
+ * default exchange in its newer entries. `repaired` says the original route differs from that.
  */
-export function deathOf(headers: Record<string, unknown>): {
+export function deathOf(
+  headers: Record<string, unknown>,
+  deliveredKey: string,
+): {
   queue?: string
   exchange?: string
-  routingKeys: string[]
+  routingKey?: string
+  repaired: boolean
 } {
-  const entries = headers['x-death']
-  const latest = Array.isArray(entries) && isRecord(entries[0]) ? entries[0] : undefined
+  const entries = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isRecord) : []
+  const latest = entries[0]
+  // The broker moves an entry to the front when the message dies again in the same queue for the
+  // same reason, so the last entry is not always the first death: x-first-death-* (never updated)
+  // tell which one is; else the last one not through the default exchange (a replay's).
+  const firstExchange = text(headers['x-first-death-exchange']) ?? ''
+  const firstQueue = text(headers['x-first-death-queue'])
+  const oldest =
+    entries.find((entry) => (text(entry.exchange) ?? '') === firstExchange && text(entry.queue) === firstQueue) ??
+    entries.findLast((entry) => text(entry.exchange) !== undefined) ??
+    entries.at(-1)
   const queue = text(headers['x-last-death-queue']) ?? text(latest?.queue) ?? text(headers['x-first-death-queue'])
-  const keys = Array.isArray(latest?.['routing-keys']) ? (latest['routing-keys'] as unknown[]) : []
-  const exchange = typeof latest?.exchange === 'string' ? latest.exchange : text(headers['x-first-death-exchange'])
+  const keys = Array.isArray(oldest?.['routing-keys']) ? (oldest['routing-keys'] as unknown[]) : []
+  const routingKey = keys.map(text).find((key) => key !== undefined)
+  const exchange =
+    typeof oldest?.exchange === 'string'
+      ? oldest.exchange
+      : Buffer.isBuffer(oldest?.exchange)
+        ? oldest.exchange.toString('utf8')
+        : headers['x-first-death-exchange'] === undefined
+          ? undefined
+          : (text(headers['x-first-death-exchange']) ?? '')
+  const viaQueue =
+    entries.some((entry) => text(entry.exchange) === undefined) ||
+    (queue !== undefined && deliveredKey === queue && routingKey !== undefined && routingKey !== queue)
   return {
     ...(queue ? { queue } : {}),
     ...(exchange !== undefined ? { exchange } : {}),
-    routingKeys: keys.map(text).filter((key): key is string => key !== undefined),
+    ...(routingKey !== undefined ? { routingKey } : {}),
+    repaired: viaQueue && exchange !== undefined && exchange !== '',
   }
 }
 
@@ -416,13 +579,18 @@ function existenceCache(bus: Supervisor): (name: string) => Promise<boolean> {
   }
 }
 
-function describeFailure(error: unknown, queue: string): string {
+function describeFailure(error: unknown, to: ReplayRoute | undefined): string {
+  const into = to && to.exchange === '' ? to.routingKey : undefined
   if (error instanceof PublishError) {
     switch (error.code) {
       case 'PUBLISH_RETURNED':
-        return queue ? `unroutable: queue ${queue} does not exist any more` : 'unroutable: no queue is bound for it'
+        return into
+          ? `unroutable: queue ${into} does not exist any more`
+          : `unroutable: no queue is bound to exchange "${to?.exchange}" for ${to?.routingKey}`
       case 'PUBLISH_NACKED':
-        return `the broker refused the copy (nack): is ${queue} full with reject-publish?`
+        return into
+          ? `the broker refused the copy (nack): is ${into} full with reject-publish?`
+          : `the broker refused the copy (nack): is a queue bound for ${to?.routingKey} full with reject-publish?`
       case 'PUBLISH_CHANNEL_CLOSED':
         return 'the connection was lost before the broker confirmed the copy: it may or may not have arrived'
       default:
@@ -433,20 +601,25 @@ function describeFailure(error: unknown, queue: string): string {
 }
 
 function describeReport(report: ReplayReport, dlq: string): string {
-  const what = `${report.routingKey}${report.conversationId ? ` (conversation ${report.conversationId})` : ''}`
-  const where =
-    report.exchange === undefined
-      ? `queue ${report.queue}`
-      : `exchange ${JSON.stringify(report.exchange)} (died in queue ${report.queue})`
+  const what = `${report.kind ? `${report.kind} ` : ''}${report.routingKey}${report.conversationId ? ` (conversation ${report.conversationId})` : ''}`
+  const to = report.to
+  const where = !to
+    ? ''
+    : to.exchange === ''
+      ? `queue ${to.routingKey}`
+      : `exchange ${JSON.stringify(to.exchange)} with routing key ${to.routingKey}`
+  const repaired = report.repaired ? ' (repaired: it had been replayed straight into its queue before)' : ''
   switch (report.action) {
     case 'replayed':
-      return `Replayed ${what} to ${where}`
+      return `Replayed ${what} to ${where}${repaired}: ${report.why}`
     case 'would-replay':
-      return `Would replay ${what} to ${where}`
+      return `Would replay ${what} to ${where}${repaired}: ${report.why}`
     case 'skipped':
       return `Skipped ${what}: ${report.reason}; left in ${dlq}`
+    case 'left':
+      return `Left ${what} in ${dlq}: ${report.reason}`
     case 'failed':
-      return `Failed ${what}${report.queue ? ` to queue ${report.queue}` : ''}: ${report.reason}; left in ${dlq}`
+      return `Failed ${what}${to ? ` to ${where}` : ''}: ${report.reason}; left in ${dlq}`
   }
 }
 
