@@ -136,9 +136,10 @@ export function openEnvelope(delivery: Delivery, origin: 'events' | 'commands' |
 }
 
 /**
- * The routing key a message was published with. A dead letter replayed to its queue through the
- * default exchange (`am-resurrect`) arrives with the queue's name as routing key: its original key
- * is the first of its `x-death` entry's `routing-keys`.
+ * The routing key a message was published with. A dead letter replayed straight into its queue
+ * through the default exchange (`am-resurrect --to-queue`, or an AM Bus event in the default mode)
+ * arrives with the queue's name as routing key: its original key is the first of its `x-death`
+ * entry's `routing-keys`.
  */
 export function routingKeyOf(delivery: Delivery): string {
   if (delivery.exchange !== '') return delivery.routingKey
