@@ -185,12 +185,9 @@ describe('Service on a real broker', () => {
       ],
       bindings: [{ queue: fullQueue, exchange: 'events', routingKey: full }],
     })
-    await bus.withChannel(async (ch) => {
-      ch.publish('events', full, Buffer.from('filler'))
-      await new Promise((r) => setTimeout(r, 100))
-    })
+    await bus.publish('events', full, Buffer.from('filler'))
     let handled = 0
-    await run(
+    const service = await run(
       (o) =>
         new TestService(
           name,
@@ -208,7 +205,8 @@ describe('Service on a real broker', () => {
     )
     await send(bus, 'events', inEvent, 1, eventProperties('c'))
     await waitFor(() => handled === 1)
-    await new Promise((r) => setTimeout(r, 500))
+    const nacked = () => service.stats().outputs.find((o) => o.routingKey === full)?.nacked ?? 0
+    await waitFor(() => nacked() >= 2, 5_000, 'a nacked output published again and nacked again')
     expect(await unacked(`${name}.events`)).toBe(1)
     await bus.withChannel(async (ch) => {
       await ch.purgeQueue(fullQueue)
@@ -223,6 +221,81 @@ describe('Service on a real broker', () => {
     await bus.withChannel(async (ch) => {
       await ch.deleteQueue(fullQueue)
     })
+  })
+
+  it('requeues the input once, then dead-letters it, when the retries of its nacked output run out', async () => {
+    const name = serviceName()
+    const inEvent = uniqueName('In')
+    const out = uniqueName('Refused')
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    // A queue that holds nothing and refuses more: the broker nacks every publish routed to it.
+    const refusing = uniqueName('refusing-q')
+    await bus.extendTopology({
+      exchanges: [],
+      queues: [
+        {
+          key: refusing,
+          name: refusing,
+          durable: false,
+          autoDelete: true,
+          arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+        },
+      ],
+      bindings: [{ queue: refusing, exchange: 'events', routingKey: out }],
+    })
+    const calls: Array<{ redelivered: boolean; error?: string }> = []
+    const retryDelays = [10, 20, 40]
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [inEvent]: async (payload, ctx) => {
+                const call: { redelivered: boolean; error?: string } = { redelivered: ctx.redelivered }
+                calls.push(call)
+                try {
+                  await ctx.publishEvent(out, payload)
+                } catch (error) {
+                  call.error = (error as { code?: string }).code
+                  throw error
+                }
+              },
+            },
+          },
+          { ...o, nackRetryDelaysMs: retryDelays },
+        ),
+    )
+    await send(bus, 'events', inEvent, 'doomed', eventProperties('conv-nacked'))
+    const letter = await dead.nth(1)
+    await waitFor(() => service.stats().gauges.inFlight === 0 && service.stats().gauges.unsettled === 0)
+    expect(calls).toEqual([
+      { redelivered: false, error: 'PUBLISH_NACKED' },
+      { redelivered: true, error: 'PUBLISH_NACKED' },
+    ])
+    const death = (letter.headers['x-death'] as Array<Record<string, unknown>>)[0]
+    expect({ queue: death?.queue, reason: death?.reason, count: death?.count, payload: dead.payload(letter) }).toEqual({
+      queue: `${name}.events`,
+      reason: 'rejected',
+      count: 1,
+      payload: 'doomed',
+    })
+    // each handling: the first publish and one per retry delay, all nacked
+    const attempts = 2 * (1 + retryDelays.length)
+    const { inputs, outputs } = service.stats()
+    expect({
+      inputs: inputs.map(({ handlerDuration: _, ...counters }) => counters),
+      outputs,
+    }).toEqual({
+      inputs: [
+        { kind: 'event', routingKey: inEvent, received: 2, acked: 0, requeued: 1, deadLettered: 1, handlerErrors: 2 },
+      ],
+      outputs: [
+        { kind: 'event', routingKey: out, published: attempts, confirmed: 0, nacked: attempts, returned: 0, failed: 0 },
+      ],
+    })
+    expect([await unacked(`${name}.events`), (await bus.checkQueue(`${name}.events`)).messageCount]).toEqual([0, 0])
   })
 
   it('requeues a failing message once, then dead-letters it, logging ALERT, ALERT, EMERGENCY', async () => {
