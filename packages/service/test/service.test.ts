@@ -847,41 +847,75 @@ describe('Service.stop in every state', () => {
     return Date.now() - started
   }
 
-  it('finishes consuming under load, letting the in-flight handler end and its output be confirmed', async () => {
+  it('finishes consuming under load: the handlers in flight end and their outputs are confirmed, the rest stays queued', async () => {
     const name = serviceName()
     const event = uniqueName('Long')
     const outEvent = uniqueName('LongDone')
     const bus = await peer()
     const out = await spy(bus, 'events', outEvent)
     const logs = await logSpy(bus, name)
-    let started = 0
-    const service = await run(
-      (o) =>
+    const prefetch = 5
+    const total = 30
+    const handled: number[] = []
+    let running = 0
+    let peak = 0
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const make =
+      (hold: boolean) =>
+      (o: ServiceOptions): TestService =>
         new TestService(
           name,
           {
             events: {
-              [event]: async (_p, ctx) => {
-                started += 1
-                await new Promise((r) => setTimeout(r, 300))
-                await ctx.publishEvent(outEvent, 'finished')
+              [event]: async (payload, ctx) => {
+                running += 1
+                peak = Math.max(peak, running)
+                handled.push(payload as number)
+                if (hold) await gate
+                else await new Promise((resolve) => setImmediate(resolve))
+                await ctx.publishEvent(outEvent, payload)
+                running -= 1
                 return undefined
               },
             },
           },
-          o,
-        ),
+          { ...o, prefetch },
+        )
+    const first = await run(make(true))
+    await Promise.all(Array.from({ length: total }, (_, i) => send(bus, 'events', event, i, eventProperties('c'))))
+    await waitFor(() => running === prefetch, 10_000, 'prefetch handlers in flight')
+    const stopping = first.stop()
+    // the consumer is cancelled while its handlers still run; stop() waits for them
+    await waitFor(async () => (await bus.checkQueue(`${name}.events`)).consumerCount === 0)
+    expect(first.state).toBe('stopping')
+    release()
+    await stopping
+    const stoppedFirst = handled.slice()
+    expect([first.state, stoppedFirst.length, peak]).toEqual(['stopped', prefetch, prefetch])
+    await waitFor(() => out.messages.length === prefetch)
+    expect(out.messages.map((m) => out.payload(m)).sort((a, b) => Number(a) - Number(b))).toEqual(
+      stoppedFirst.slice().sort((a, b) => a - b),
     )
-    await send(bus, 'events', event, 1, eventProperties('c'))
-    await waitFor(() => started === 1)
-    const ms = await timed(() => service.stop())
-    expect(service.state).toBe('stopped')
-    expect(ms).toBeLessThan(2_000)
-    expect(out.payload(await out.nth(1))).toBe('finished')
-    expect(await unacked(`${name}.events`)).toBe(0)
-    expect((await bus.checkQueue(`${name}.events`)).messageCount).toBe(0)
+    expect([await unacked(`${name}.events`), (await bus.checkQueue(`${name}.events`)).messageCount]).toEqual([
+      0,
+      total - prefetch,
+    ])
     await waitFor(() => logs.levels().includes('WARNING'))
     expect(logs.logs().find((l) => l._levelname === 'WARNING')?.short_message).toBe('Shutting down…')
+
+    // a second instance takes the rest: each message handled, and relayed, exactly once
+    peak = 0
+    await run(make(false))
+    await waitFor(() => out.messages.length === total, 20_000, 'every output')
+    const all = Array.from({ length: total }, (_, i) => i)
+    expect(handled.slice().sort((a, b) => a - b)).toEqual(all)
+    expect(out.messages.map((m) => Number(out.payload(m))).sort((a, b) => a - b)).toEqual(all)
+    expect(peak).toBeLessThanOrEqual(prefetch)
+    await waitFor(async () => (await unacked(`${name}.events`)) === 0)
+    expect((await bus.checkQueue(`${name}.events`)).messageCount).toBe(0)
   })
 
   it('finishes unconfigured, configuration-only, publish-only, reconnecting and never-started services', async () => {
