@@ -1,3 +1,4 @@
+import { createSupervisor } from '@am/bus-core'
 import { closeConnections } from '@am/testkit'
 import { describe, expect, it } from 'vitest'
 import {
@@ -484,7 +485,7 @@ describe('Service on a real broker', () => {
     const bus = await peer()
     const dead = await deadLetters(bus, name)
     const logs = await logSpy(bus, name)
-    await run(
+    const service = await run(
       (o) =>
         new TestService(
           name,
@@ -498,11 +499,17 @@ describe('Service on a real broker', () => {
           o,
         ),
     )
-    await send(bus, 'commands', `${name}.Do`, 1, commandProperties('c-await', uniqueName('nowhere.Key'), 'corr'))
+    const nowhere = uniqueName('nowhere.Key')
+    await send(bus, 'commands', `${name}.Do`, 1, commandProperties('c-await', nowhere, 'corr'))
     await dead.nth(1)
-    await waitFor(() => logs.messages.length >= 1)
-    await new Promise((r) => setTimeout(r, 200))
-    expect(logs.levels()).toEqual(['ERROR'])
+    await waitFor(() => service.stats().gauges.inFlight === 0)
+    // logs go out in order on one channel: once this one is in, any log of the handling is too
+    service.log('INFO', 'marker')
+    await waitFor(() => logs.messages.length >= 2)
+    expect(logs.logs().map((l) => [l._levelname, l.short_message])).toEqual([
+      ['ERROR', `Unroutable message commands/${nowhere}: NO_ROUTE`],
+      ['INFO', 'marker'],
+    ])
   })
 
   it('lets a handler take over the acknowledgement', async () => {
@@ -510,7 +517,7 @@ describe('Service on a real broker', () => {
     const event = uniqueName('Batch')
     const bus = await peer()
     const held: Array<{ ack(): Promise<void> }> = []
-    await run(
+    const service = await run(
       (o) =>
         new TestService(
           name,
@@ -526,9 +533,12 @@ describe('Service on a real broker', () => {
         ),
     )
     for (let i = 0; i < 3; i++) await send(bus, 'events', event, i, eventProperties('c'))
-    await waitFor(() => held.length === 3)
-    await new Promise((r) => setTimeout(r, 200))
-    expect(await unacked(`${name}.events`)).toBe(3)
+    await waitFor(() => held.length === 3 && service.stats().gauges.inFlight === 0)
+    expect([
+      service.stats().gauges.unsettled,
+      service.stats().inputs[0]?.acked,
+      await unacked(`${name}.events`),
+    ]).toEqual([3, 0, 3])
     for (const h of held) await h.ack()
     await waitFor(async () => (await unacked(`${name}.events`)) === 0)
   })
@@ -577,24 +587,35 @@ describe('Service on a real broker', () => {
     const config = uniqueName('ConfigDefined')
     const bus = await peer()
     const handled: unknown[] = []
+    const configured: boolean[] = []
     const service = await run(
       (o) =>
         new TestService(
           name,
           {
             events: { [event]: (p) => void handled.push(p) },
-            configurations: { [config]: (p) => (p as { complete: boolean }).complete },
+            configurations: {
+              [config]: (p) => {
+                configured.push((p as { complete: boolean }).complete)
+                return (p as { complete: boolean }).complete
+              },
+            },
           },
           { ...o, supervisor: { connectionName: `${name}-conn` } },
         ),
     )
     expect([service.state, service.unconfiguredCalls, service.readyCalls]).toEqual(['unconfigured', 1, 0])
+    // the business message waits in its queue, with nobody consuming it
+    const waiting = async () => {
+      const { messageCount, consumerCount } = await bus.checkQueue(`${name}.events`)
+      return messageCount === 1 && consumerCount === 0
+    }
     await send(bus, 'events', event, 'early', eventProperties('c'))
-    await new Promise((r) => setTimeout(r, 300))
+    await waitFor(waiting, 5_000, 'the early message in the queue')
     expect(handled).toEqual([])
     await service.publishConfiguration(config, { complete: false })
-    await new Promise((r) => setTimeout(r, 200))
-    expect(service.state).toBe('unconfigured')
+    await waitFor(() => configured.length === 1)
+    expect([service.state, await waiting()]).toEqual(['unconfigured', true])
     await service.publishConfiguration(config, { complete: true })
     await waitFor(() => handled.length === 1)
     expect([service.state, service.readyCalls, handled]).toEqual(['ready', 1, ['early']])
@@ -602,7 +623,7 @@ describe('Service on a real broker', () => {
     await closeConnections(`${name}-conn`)
     await waitFor(() => service.unconfiguredCalls === 2, 10_000, 'the configuration phase after reconnecting')
     await send(bus, 'events', event, 'while unconfigured', eventProperties('c'))
-    await new Promise((r) => setTimeout(r, 300))
+    await waitFor(waiting, 5_000, 'the message in the queue')
     expect(handled).toEqual(['early'])
     await service.publishConfiguration(config, { complete: true })
     await waitFor(() => handled.length === 2)
@@ -753,10 +774,11 @@ describe('Service on a real broker', () => {
     await outputs.nth(1)
     release()
     await waitFor(() => calls[0]?.error !== undefined, 5_000, 'the first call to end')
-    // let a wrongly sent second output arrive, if one was sent
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // a wrongly sent second output would come before this one, published after it
+    await service.publishEvent(output, 'marker', { conversationId: 'conv-gone' })
+    await outputs.nth(2)
     expect(calls).toEqual([{ redelivered: false, error: 'PUBLISH_CHANNEL_CLOSED' }, { redelivered: true }])
-    expect(outputs.messages.map((m) => outputs.payload(m))).toEqual(['once'])
+    expect(outputs.messages.map((m) => outputs.payload(m))).toEqual(['once', 'marker'])
     expect(
       service
         .stats()
@@ -925,13 +947,21 @@ describe('Service.stop in every state', () => {
     const configOnly = await run((o) => new TestService(serviceName(), { configurations: { C: () => false } }, o))
     const publishOnly = await run((o) => new TestService(serviceName(), {}, o))
     const publish = publishOnly.publishEvent(uniqueName('Nobody'), 1, { conversationId: 'c' })
+    let failedOnce: () => void = () => {}
+    const firstFailure = new Promise<void>((resolve) => {
+      failedOnce = resolve
+    })
     const reconnecting = new TestService(
       serviceName(),
       { events: { X: () => undefined } },
-      { urls: 'amqp://guest:guest@127.0.0.1:1/', handleSignals: false },
+      {
+        urls: 'amqp://guest:guest@127.0.0.1:1/',
+        handleSignals: false,
+        supervisorFactory: (options) => createSupervisor(options).once('reconnecting', () => failedOnce()),
+      },
     )
     const starting = reconnecting.start()
-    await new Promise((r) => setTimeout(r, 300))
+    await firstFailure
     const never = new TestService(serviceName(), {}, { urls: url, handleSignals: false })
     const times = {
       unconfigured: await timed(() => unconfigured.stop()),
