@@ -122,7 +122,7 @@ describe('setupDlx', () => {
         name: policyName,
         pattern,
         'apply-to': 'queues',
-        definition: { 'dead-letter-exchange': names.exchange },
+        definition: JSON.stringify({ 'dead-letter-exchange': names.exchange }),
         priority: 0,
       },
     ])
