@@ -136,7 +136,7 @@ describe('setupDlx', () => {
     const message = await waitFor(() => channel.get('orders.events', { noAck: false }), 10_000, 'the message')
     channel.nack(message, false, false)
     const letter = await waitFor(() => channel.get(names.queue, { noAck: true }), 10_000, 'the dead letter')
-    const death = ((letter.properties.headers?.['x-death'] ?? []) as Array<Record<string, unknown>>)[0]
+    const death = letter.properties.headers?.['x-death']?.[0]
     expect([letter.content.toString(), death?.queue, death?.reason]).toEqual(['rejected', 'orders.events', 'rejected'])
   })
 })
