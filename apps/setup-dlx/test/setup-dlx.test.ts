@@ -1,7 +1,9 @@
 import { createSupervisor } from '@am/bus-core'
 import { createMemoryContext } from '@am/cli-kit'
 import { closedPort } from '@am/cli-kit/testing'
-import { describe, expect, inject, it } from 'vitest'
+import { startCluster, uniqueName, waitFor } from '@am/testkit'
+import { connect } from 'amqplib'
+import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { setupDlx } from '../src/commands/setup-dlx.js'
 import { dlxNames, fakeManagement } from './helpers.js'
 
@@ -68,5 +70,73 @@ describe('setupDlx', () => {
       { ...base, ...names, managementUrl: management.url },
     )
     expect(result).toMatchObject({ policy: 'manual', reason: 'management API answered 401 {"error":"not_authorised"}' })
+  })
+
+  // Its own node, with the management plugin: the policy lands in that node's vhost `/` and
+  // nowhere else. Ports apart from the reliability suite's 5711+ (the nodes take turns anyway).
+  it('applies the policy through a real management API, and rejected messages then dead-letter', {
+    timeout: 300_000,
+  }, async () => {
+    const managementPort = 15751
+    const cluster = await startCluster(1, 5750, {
+      plugins: ['rabbitmq_management'],
+      config: `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}`,
+    })
+    onTestFinished(() => cluster.stop())
+    const nodeUrl = cluster.urls[0] as string
+    const managementUrl = `http://guest:guest@127.0.0.1:${managementPort}/`
+    // the management listener comes up with the plugin, a moment after the node reports started
+    await waitFor(
+      async () =>
+        (await fetch(`http://127.0.0.1:${managementPort}/api/overview`).catch(() => undefined))?.status === 401,
+      60_000,
+      'the management API',
+    )
+    const names = { exchange: uniqueName('dlx'), queue: uniqueName('dead') }
+    const policyName = uniqueName('DLX')
+    const pattern = '^orders\\.(events|commands)$'
+    const memory = createMemoryContext()
+    const result = await setupDlx(
+      memory.ctx,
+      { url: nodeUrl },
+      { ...base, ...names, pattern, policyName, managementUrl },
+    )
+    expect(result).toEqual({
+      ...names,
+      policy: 'applied',
+      command: `rabbitmqctl set_policy -p / ${policyName} '${pattern}' '{"dead-letter-exchange":"${names.exchange}"}' --apply-to queues`,
+    })
+    expect(memory.messages).toEqual([
+      {
+        type: 'success',
+        text: `exchange ${names.exchange} (topic, durable) and queue ${names.queue} (durable, bound with #) are declared`,
+      },
+      {
+        type: 'success',
+        text: `policy ${policyName} applied: queues matching ${pattern} dead-letter to ${names.exchange}`,
+      },
+    ])
+    expect(JSON.parse(await cluster.ctl(1, 'list_policies', '-p', '/', '--formatter', 'json'))).toEqual([
+      {
+        vhost: '/',
+        name: policyName,
+        pattern,
+        'apply-to': 'queues',
+        definition: JSON.stringify({ 'dead-letter-exchange': names.exchange }),
+        priority: 0,
+      },
+    ])
+
+    // the policy works: a message rejected from a matching queue reaches the dead-letter queue
+    const connection = await connect(nodeUrl)
+    onTestFinished(() => connection.close().catch(() => undefined))
+    const channel = await connection.createChannel()
+    await channel.assertQueue('orders.events', { durable: true })
+    channel.sendToQueue('orders.events', Buffer.from('rejected'))
+    const message = await waitFor(() => channel.get('orders.events', { noAck: false }), 10_000, 'the message')
+    channel.nack(message, false, false)
+    const letter = await waitFor(() => channel.get(names.queue, { noAck: true }), 10_000, 'the dead letter')
+    const death = letter.properties.headers?.['x-death']?.[0]
+    expect([letter.content.toString(), death?.queue, death?.reason]).toEqual(['rejected', 'orders.events', 'rejected'])
   })
 })

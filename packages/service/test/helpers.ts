@@ -82,8 +82,20 @@ export async function deadLetters(bus: Supervisor, service: string) {
   onTestFinished(async () => {
     await rabbitmqctl('clear_policy', '-p', vhost, policy).catch(() => undefined)
   })
-  // policies apply asynchronously: give the broker a moment
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // A queue declared from now on gets the policy when it is created; one that exists already gets
+  // it asynchronously: wait until the broker lists it on each of them.
+  const queues = new Set([`${service}.events`, `${service}.commands`])
+  await waitFor(
+    async () => {
+      const out = await rabbitmqctl('list_queues', '-p', vhost, 'name', 'policy', '--no-table-headers')
+      return out
+        .split('\n')
+        .map((line) => line.split('\t'))
+        .every(([name, applied]) => !queues.has(name ?? '') || applied === policy)
+    },
+    10_000,
+    `the policy ${policy} on the existing queues of ${service}`,
+  )
   return dead
 }
 

@@ -1,7 +1,7 @@
 // The example of the repository README, kept compiling and working (README.md "Writing a service").
 import { describe, expect, it } from 'vitest'
-import { configurationProperties, type Handlers, Service } from '../src/index.js'
-import { cleanupQueues, peer, run, send, spy, waitFor } from './helpers.js'
+import { commandProperties, configurationProperties, eventProperties, type Handlers, Service } from '../src/index.js'
+import { cleanupQueues, peer, run, send, spy, uniqueName, waitFor } from './helpers.js'
 
 /** Message types by routing key: handlers and publishes are type-checked against them. */
 interface Messages {
@@ -64,6 +64,43 @@ describe('the README example', () => {
     expect(pong.state).toBe('unconfigured')
     await send(bus, 'configurations', 'EchoMessagesDefined', { messages: ['hi'] }, configurationProperties())
     await waitFor(() => pong.state === 'ready')
+
+    const replyTo = uniqueName('ping.EchoReturn')
+    const replies = await spy(bus, 'commands', replyTo)
+    const relayed = await spy(bus, 'events', 'AudioQueued')
+    await send(bus, 'commands', 'pong.Echo', { message: 'hello' }, commandProperties('conv-echo', replyTo, 'corr-1'))
+    await send(bus, 'commands', 'pong.Echo', { message: '' }, commandProperties('conv-empty', replyTo, 'corr-2'))
+    await send(bus, 'events', 'AudioUploaded', { audioId: 'a-42' }, eventProperties('conv-audio'))
+    const [ok, empty, queued] = [await replies.nth(1), await replies.nth(2), await relayed.nth(1)]
+    expect(
+      [ok, empty, queued].map((m) => ({
+        routingKey: m.routingKey,
+        headers: m.headers,
+        correlationId: m.properties.correlationId,
+        payload: replies.payload(m),
+      })),
+    ).toEqual([
+      {
+        routingKey: replyTo,
+        headers: { status: 'success', conversation_id: 'conv-echo' },
+        correlationId: 'corr-1',
+        payload: { echo: 'hello' },
+      },
+      {
+        routingKey: replyTo,
+        headers: { status: 'error', conversation_id: 'conv-empty' },
+        correlationId: 'corr-2',
+        payload: { reason: 'empty message' },
+      },
+      {
+        routingKey: 'AudioQueued',
+        headers: { conversation_id: 'conv-audio' },
+        correlationId: '',
+        payload: { audioId: 'a-42' },
+      },
+    ])
     await pong.stop()
+    // nothing else was sent
+    expect([replies.messages.length, relayed.messages.length]).toEqual([2, 1])
   })
 })

@@ -1,3 +1,4 @@
+import { createSupervisor } from '@am/bus-core'
 import { closeConnections } from '@am/testkit'
 import { describe, expect, it } from 'vitest'
 import {
@@ -185,12 +186,9 @@ describe('Service on a real broker', () => {
       ],
       bindings: [{ queue: fullQueue, exchange: 'events', routingKey: full }],
     })
-    await bus.withChannel(async (ch) => {
-      ch.publish('events', full, Buffer.from('filler'))
-      await new Promise((r) => setTimeout(r, 100))
-    })
+    await bus.publish('events', full, Buffer.from('filler'))
     let handled = 0
-    await run(
+    const service = await run(
       (o) =>
         new TestService(
           name,
@@ -208,7 +206,8 @@ describe('Service on a real broker', () => {
     )
     await send(bus, 'events', inEvent, 1, eventProperties('c'))
     await waitFor(() => handled === 1)
-    await new Promise((r) => setTimeout(r, 500))
+    const nacked = () => service.stats().outputs.find((o) => o.routingKey === full)?.nacked ?? 0
+    await waitFor(() => nacked() >= 2, 5_000, 'a nacked output published again and nacked again')
     expect(await unacked(`${name}.events`)).toBe(1)
     await bus.withChannel(async (ch) => {
       await ch.purgeQueue(fullQueue)
@@ -223,6 +222,81 @@ describe('Service on a real broker', () => {
     await bus.withChannel(async (ch) => {
       await ch.deleteQueue(fullQueue)
     })
+  })
+
+  it('requeues the input once, then dead-letters it, when the retries of its nacked output run out', async () => {
+    const name = serviceName()
+    const inEvent = uniqueName('In')
+    const out = uniqueName('Refused')
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    // A queue that holds nothing and refuses more: the broker nacks every publish routed to it.
+    const refusing = uniqueName('refusing-q')
+    await bus.extendTopology({
+      exchanges: [],
+      queues: [
+        {
+          key: refusing,
+          name: refusing,
+          durable: false,
+          autoDelete: true,
+          arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+        },
+      ],
+      bindings: [{ queue: refusing, exchange: 'events', routingKey: out }],
+    })
+    const calls: Array<{ redelivered: boolean; error?: string }> = []
+    const retryDelays = [10, 20, 40]
+    const service = await run(
+      (o) =>
+        new TestService(
+          name,
+          {
+            events: {
+              [inEvent]: async (payload, ctx) => {
+                const call: { redelivered: boolean; error?: string } = { redelivered: ctx.redelivered }
+                calls.push(call)
+                try {
+                  await ctx.publishEvent(out, payload)
+                } catch (error) {
+                  call.error = (error as { code?: string }).code
+                  throw error
+                }
+              },
+            },
+          },
+          { ...o, nackRetryDelaysMs: retryDelays },
+        ),
+    )
+    await send(bus, 'events', inEvent, 'doomed', eventProperties('conv-nacked'))
+    const letter = await dead.nth(1)
+    await waitFor(() => service.stats().gauges.inFlight === 0 && service.stats().gauges.unsettled === 0)
+    expect(calls).toEqual([
+      { redelivered: false, error: 'PUBLISH_NACKED' },
+      { redelivered: true, error: 'PUBLISH_NACKED' },
+    ])
+    const death = (letter.headers['x-death'] as Array<Record<string, unknown>>)[0]
+    expect({ queue: death?.queue, reason: death?.reason, count: death?.count, payload: dead.payload(letter) }).toEqual({
+      queue: `${name}.events`,
+      reason: 'rejected',
+      count: 1,
+      payload: 'doomed',
+    })
+    // each handling: the first publish and one per retry delay, all nacked
+    const attempts = 2 * (1 + retryDelays.length)
+    const { inputs, outputs } = service.stats()
+    expect({
+      inputs: inputs.map(({ handlerDuration: _, ...counters }) => counters),
+      outputs,
+    }).toEqual({
+      inputs: [
+        { kind: 'event', routingKey: inEvent, received: 2, acked: 0, requeued: 1, deadLettered: 1, handlerErrors: 2 },
+      ],
+      outputs: [
+        { kind: 'event', routingKey: out, published: attempts, confirmed: 0, nacked: attempts, returned: 0, failed: 0 },
+      ],
+    })
+    expect([await unacked(`${name}.events`), (await bus.checkQueue(`${name}.events`)).messageCount]).toEqual([0, 0])
   })
 
   it('requeues a failing message once, then dead-letters it, logging ALERT, ALERT, EMERGENCY', async () => {
@@ -411,7 +485,7 @@ describe('Service on a real broker', () => {
     const bus = await peer()
     const dead = await deadLetters(bus, name)
     const logs = await logSpy(bus, name)
-    await run(
+    const service = await run(
       (o) =>
         new TestService(
           name,
@@ -425,11 +499,17 @@ describe('Service on a real broker', () => {
           o,
         ),
     )
-    await send(bus, 'commands', `${name}.Do`, 1, commandProperties('c-await', uniqueName('nowhere.Key'), 'corr'))
+    const nowhere = uniqueName('nowhere.Key')
+    await send(bus, 'commands', `${name}.Do`, 1, commandProperties('c-await', nowhere, 'corr'))
     await dead.nth(1)
-    await waitFor(() => logs.messages.length >= 1)
-    await new Promise((r) => setTimeout(r, 200))
-    expect(logs.levels()).toEqual(['ERROR'])
+    await waitFor(() => service.stats().gauges.inFlight === 0)
+    // logs go out in order on one channel: once this one is in, any log of the handling is too
+    service.log('INFO', 'marker')
+    await waitFor(() => logs.messages.length >= 2)
+    expect(logs.logs().map((l) => [l._levelname, l.short_message])).toEqual([
+      ['ERROR', `Unroutable message commands/${nowhere}: NO_ROUTE`],
+      ['INFO', 'marker'],
+    ])
   })
 
   it('lets a handler take over the acknowledgement', async () => {
@@ -437,7 +517,7 @@ describe('Service on a real broker', () => {
     const event = uniqueName('Batch')
     const bus = await peer()
     const held: Array<{ ack(): Promise<void> }> = []
-    await run(
+    const service = await run(
       (o) =>
         new TestService(
           name,
@@ -453,9 +533,12 @@ describe('Service on a real broker', () => {
         ),
     )
     for (let i = 0; i < 3; i++) await send(bus, 'events', event, i, eventProperties('c'))
-    await waitFor(() => held.length === 3)
-    await new Promise((r) => setTimeout(r, 200))
-    expect(await unacked(`${name}.events`)).toBe(3)
+    await waitFor(() => held.length === 3 && service.stats().gauges.inFlight === 0)
+    expect([
+      service.stats().gauges.unsettled,
+      service.stats().inputs[0]?.acked,
+      await unacked(`${name}.events`),
+    ]).toEqual([3, 0, 3])
     for (const h of held) await h.ack()
     await waitFor(async () => (await unacked(`${name}.events`)) === 0)
   })
@@ -504,24 +587,35 @@ describe('Service on a real broker', () => {
     const config = uniqueName('ConfigDefined')
     const bus = await peer()
     const handled: unknown[] = []
+    const configured: boolean[] = []
     const service = await run(
       (o) =>
         new TestService(
           name,
           {
             events: { [event]: (p) => void handled.push(p) },
-            configurations: { [config]: (p) => (p as { complete: boolean }).complete },
+            configurations: {
+              [config]: (p) => {
+                configured.push((p as { complete: boolean }).complete)
+                return (p as { complete: boolean }).complete
+              },
+            },
           },
           { ...o, supervisor: { connectionName: `${name}-conn` } },
         ),
     )
     expect([service.state, service.unconfiguredCalls, service.readyCalls]).toEqual(['unconfigured', 1, 0])
+    // the business message waits in its queue, with nobody consuming it
+    const waiting = async () => {
+      const { messageCount, consumerCount } = await bus.checkQueue(`${name}.events`)
+      return messageCount === 1 && consumerCount === 0
+    }
     await send(bus, 'events', event, 'early', eventProperties('c'))
-    await new Promise((r) => setTimeout(r, 300))
+    await waitFor(waiting, 5_000, 'the early message in the queue')
     expect(handled).toEqual([])
     await service.publishConfiguration(config, { complete: false })
-    await new Promise((r) => setTimeout(r, 200))
-    expect(service.state).toBe('unconfigured')
+    await waitFor(() => configured.length === 1)
+    expect([service.state, await waiting()]).toEqual(['unconfigured', true])
     await service.publishConfiguration(config, { complete: true })
     await waitFor(() => handled.length === 1)
     expect([service.state, service.readyCalls, handled]).toEqual(['ready', 1, ['early']])
@@ -529,7 +623,7 @@ describe('Service on a real broker', () => {
     await closeConnections(`${name}-conn`)
     await waitFor(() => service.unconfiguredCalls === 2, 10_000, 'the configuration phase after reconnecting')
     await send(bus, 'events', event, 'while unconfigured', eventProperties('c'))
-    await new Promise((r) => setTimeout(r, 300))
+    await waitFor(waiting, 5_000, 'the message in the queue')
     expect(handled).toEqual(['early'])
     await service.publishConfiguration(config, { complete: true })
     await waitFor(() => handled.length === 2)
@@ -680,10 +774,11 @@ describe('Service on a real broker', () => {
     await outputs.nth(1)
     release()
     await waitFor(() => calls[0]?.error !== undefined, 5_000, 'the first call to end')
-    // let a wrongly sent second output arrive, if one was sent
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // a wrongly sent second output would come before this one, published after it
+    await service.publishEvent(output, 'marker', { conversationId: 'conv-gone' })
+    await outputs.nth(2)
     expect(calls).toEqual([{ redelivered: false, error: 'PUBLISH_CHANNEL_CLOSED' }, { redelivered: true }])
-    expect(outputs.messages.map((m) => outputs.payload(m))).toEqual(['once'])
+    expect(outputs.messages.map((m) => outputs.payload(m))).toEqual(['once', 'marker'])
     expect(
       service
         .stats()
@@ -774,41 +869,75 @@ describe('Service.stop in every state', () => {
     return Date.now() - started
   }
 
-  it('finishes consuming under load, letting the in-flight handler end and its output be confirmed', async () => {
+  it('finishes consuming under load: the handlers in flight end and their outputs are confirmed, the rest stays queued', async () => {
     const name = serviceName()
     const event = uniqueName('Long')
     const outEvent = uniqueName('LongDone')
     const bus = await peer()
     const out = await spy(bus, 'events', outEvent)
     const logs = await logSpy(bus, name)
-    let started = 0
-    const service = await run(
-      (o) =>
+    const prefetch = 5
+    const total = 30
+    const handled: number[] = []
+    let running = 0
+    let peak = 0
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const make =
+      (hold: boolean) =>
+      (o: ServiceOptions): TestService =>
         new TestService(
           name,
           {
             events: {
-              [event]: async (_p, ctx) => {
-                started += 1
-                await new Promise((r) => setTimeout(r, 300))
-                await ctx.publishEvent(outEvent, 'finished')
+              [event]: async (payload, ctx) => {
+                running += 1
+                peak = Math.max(peak, running)
+                handled.push(payload as number)
+                if (hold) await gate
+                else await new Promise((resolve) => setImmediate(resolve))
+                await ctx.publishEvent(outEvent, payload)
+                running -= 1
                 return undefined
               },
             },
           },
-          o,
-        ),
+          { ...o, prefetch },
+        )
+    const first = await run(make(true))
+    await Promise.all(Array.from({ length: total }, (_, i) => send(bus, 'events', event, i, eventProperties('c'))))
+    await waitFor(() => running === prefetch, 10_000, 'prefetch handlers in flight')
+    const stopping = first.stop()
+    // the consumer is cancelled while its handlers still run; stop() waits for them
+    await waitFor(async () => (await bus.checkQueue(`${name}.events`)).consumerCount === 0)
+    expect(first.state).toBe('stopping')
+    release()
+    await stopping
+    const stoppedFirst = handled.slice()
+    expect([first.state, stoppedFirst.length, peak]).toEqual(['stopped', prefetch, prefetch])
+    await waitFor(() => out.messages.length === prefetch)
+    expect(out.messages.map((m) => out.payload(m)).sort((a, b) => Number(a) - Number(b))).toEqual(
+      stoppedFirst.slice().sort((a, b) => a - b),
     )
-    await send(bus, 'events', event, 1, eventProperties('c'))
-    await waitFor(() => started === 1)
-    const ms = await timed(() => service.stop())
-    expect(service.state).toBe('stopped')
-    expect(ms).toBeLessThan(2_000)
-    expect(out.payload(await out.nth(1))).toBe('finished')
-    expect(await unacked(`${name}.events`)).toBe(0)
-    expect((await bus.checkQueue(`${name}.events`)).messageCount).toBe(0)
+    expect([await unacked(`${name}.events`), (await bus.checkQueue(`${name}.events`)).messageCount]).toEqual([
+      0,
+      total - prefetch,
+    ])
     await waitFor(() => logs.levels().includes('WARNING'))
     expect(logs.logs().find((l) => l._levelname === 'WARNING')?.short_message).toBe('Shutting down…')
+
+    // a second instance takes the rest: each message handled, and relayed, exactly once
+    peak = 0
+    await run(make(false))
+    await waitFor(() => out.messages.length === total, 20_000, 'every output')
+    const all = Array.from({ length: total }, (_, i) => i)
+    expect(handled.slice().sort((a, b) => a - b)).toEqual(all)
+    expect(out.messages.map((m) => Number(out.payload(m))).sort((a, b) => a - b)).toEqual(all)
+    expect(peak).toBeLessThanOrEqual(prefetch)
+    await waitFor(async () => (await unacked(`${name}.events`)) === 0)
+    expect((await bus.checkQueue(`${name}.events`)).messageCount).toBe(0)
   })
 
   it('finishes unconfigured, configuration-only, publish-only, reconnecting and never-started services', async () => {
@@ -818,13 +947,21 @@ describe('Service.stop in every state', () => {
     const configOnly = await run((o) => new TestService(serviceName(), { configurations: { C: () => false } }, o))
     const publishOnly = await run((o) => new TestService(serviceName(), {}, o))
     const publish = publishOnly.publishEvent(uniqueName('Nobody'), 1, { conversationId: 'c' })
+    let failedOnce: () => void = () => {}
+    const firstFailure = new Promise<void>((resolve) => {
+      failedOnce = resolve
+    })
     const reconnecting = new TestService(
       serviceName(),
       { events: { X: () => undefined } },
-      { urls: 'amqp://guest:guest@127.0.0.1:1/', handleSignals: false },
+      {
+        urls: 'amqp://guest:guest@127.0.0.1:1/',
+        handleSignals: false,
+        supervisorFactory: (options) => createSupervisor(options).once('reconnecting', () => failedOnce()),
+      },
     )
     const starting = reconnecting.start()
-    await new Promise((r) => setTimeout(r, 300))
+    await firstFailure
     const never = new TestService(serviceName(), {}, { urls: url, handleSignals: false })
     const times = {
       unconfigured: await timed(() => unconfigured.stop()),

@@ -138,6 +138,13 @@ export interface ClusterOptions {
    * @default ''
    */
   config?: string
+  /**
+   * Plugins every node enables at boot, e.g. `['rabbitmq_management']`; give the management
+   * listener its own port in `config` (`management.tcp.port = 15751`), as the machine's node holds
+   * 15672.
+   * @default []
+   */
+  plugins?: string[]
 }
 
 /**
@@ -170,6 +177,12 @@ export async function startCluster(
     return stdout
   }
   await script('stop').catch(() => undefined)
+  // The script points each node at `<nodes>/n<i>/enabled_plugins`: written before the first boot.
+  for (let i = 1; i <= size && options.plugins?.length; i++) {
+    const nodeDir = join(dir, 'nodes', `n${i}`)
+    mkdirSync(nodeDir, { recursive: true })
+    writeFileSync(join(nodeDir, 'enabled_plugins'), `[${(options.plugins ?? []).join(',')}].\n`)
+  }
   await script('start', String(size))
   const nodes = Array.from({ length: size }, (_, i) => `hare${i + 1}@localhost`)
   return {

@@ -3,7 +3,7 @@
 // `SupervisorLike` and these helpers, so the same assertions run on both.
 import { createSupervisor, type SupervisorLike, type Topology } from '@am/bus-core'
 import type { ServiceOptions } from '@am/service'
-import { closeConnections, rabbitmqctl, uniqueName } from '@am/testkit'
+import { closeConnections, rabbitmqctl, uniqueName, waitFor } from '@am/testkit'
 import { type Channel, connect } from 'amqplib'
 import { onTestFinished } from 'vitest'
 import { createMemoryBroker, type MemoryBroker } from '../../src/index.js'
@@ -22,6 +22,8 @@ export interface BusUnderTest {
   queueExists(name: string): Promise<boolean>
   /** Ready messages of a queue. */
   messageCount(name: string): Promise<number>
+  /** Ready and delivered-but-unacknowledged messages of a queue, as the broker counts them (exclusive queues too). */
+  queueCounts(name: string): Promise<{ ready: number; unacked: number }>
   /** Deletes a named queue after the test. */
   deleteAfter(queue: string): void
   /** Deletes an exchange after the test. */
@@ -55,6 +57,10 @@ export function memoryBus(): BusUnderTest {
     },
     queueExists: async (name) => broker.queue(name) !== undefined,
     messageCount: async (name) => broker.queue(name)?.messages.length ?? 0,
+    queueCounts: async (name) => {
+      const queue = broker.queue(name)
+      return { ready: queue?.messages.length ?? 0, unacked: queue?.unacked ?? 0 }
+    },
     deleteAfter: (queue) => onTestFinished(() => broker.deleteQueue(queue)),
     deleteExchangeAfter: (exchange) => onTestFinished(() => broker.deleteExchange(exchange)),
     serviceOptions: () => ({ urls: broker.url, supervisorFactory: broker.supervisorFactory() }),
@@ -113,14 +119,40 @@ export function rabbitBus(url: string): BusUnderTest {
       onTestFinished(async () => {
         await rabbitmqctl('clear_policy', '-p', vhost, name).catch(() => undefined)
       })
-      // policies apply asynchronously
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      // A queue declared from now on gets the policy when it is created; one that exists already
+      // gets it asynchronously: wait until the broker lists it on each matching queue.
+      const matches = new RegExp(pattern)
+      await waitFor(
+        async () =>
+          (await rabbitmqctl('list_queues', '-p', vhost, 'name', 'policy', '--no-table-headers'))
+            .split('\n')
+            .map((line) => line.split('\t'))
+            .every(([queue = '', applied]) => !queue || !matches.test(queue) || applied === name),
+        10_000,
+        `the policy ${name} on the queues matching ${pattern}`,
+      )
     },
     dropConnection: async (name) => {
       await closeConnections(name)
     },
     queueExists: async (name) => (await check(name)) !== undefined,
     messageCount: async (name) => (await check(name))?.messageCount ?? 0,
+    queueCounts: async (name) => {
+      const out = await rabbitmqctl(
+        'list_queues',
+        '-p',
+        vhost,
+        'name',
+        'messages_ready',
+        'messages_unacknowledged',
+        '--no-table-headers',
+      )
+      const [, ready = '0', unacked = '0'] = out
+        .split('\n')
+        .map((line) => line.split('\t'))
+        .find(([queue]) => queue === name) ?? [name]
+      return { ready: Number(ready), unacked: Number(unacked) }
+    },
     deleteAfter: (queue) => onTestFinished(() => admin((channel) => channel.deleteQueue(queue))),
     deleteExchangeAfter: (exchange) => onTestFinished(() => admin((channel) => channel.deleteExchange(exchange))),
     serviceOptions: () => ({ urls: url }),

@@ -23,7 +23,15 @@ interface Inbox {
   deliveries: Delivery[]
   bodies(): string[]
   nth(n: number): Promise<Delivery>
+  /**
+   * Sends a marker to the queue through the default exchange and waits for it: a queue delivers
+   * in order, so whatever reached the queue before the marker has been delivered by then. The
+   * marker is not kept in `deliveries`.
+   */
+  settle(): Promise<void>
 }
+
+const MARKER = '\u0000settled'
 
 async function inbox(
   bus: SupervisorLike,
@@ -32,9 +40,15 @@ async function inbox(
 ): Promise<Inbox> {
   const { autoAck = false, ...consumeOptions } = options
   const deliveries: Delivery[] = []
+  let markers = 0
   await bus.consume(
     queue,
     (delivery) => {
+      if (delivery.body.toString() === MARKER) {
+        markers += 1
+        if (!consumeOptions.noAck) delivery.ack()
+        return
+      }
       deliveries.push(delivery)
       if (autoAck) delivery.ack()
     },
@@ -47,10 +61,13 @@ async function inbox(
       await waitFor(() => deliveries.length >= n, 10_000, `delivery #${n} on ${queue}`)
       return deliveries[n - 1] as Delivery
     },
+    settle: async () => {
+      const before = markers
+      await bus.publish('', bus.queueName(queue) ?? queue, Buffer.from(MARKER))
+      await waitFor(() => markers > before, 10_000, `the marker on ${queue}`)
+    },
   }
 }
-
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** An exchange that goes away with its last binding (the exclusive test queues take it along). */
 function exchange(name: string, type: ExchangeSpec['type'] = 'topic'): ExchangeSpec {
@@ -89,8 +106,7 @@ export function describeConformance(title: string, make: BusFactory): void {
           await Promise.all(Object.keys(patterns).map(async (key) => [key, await inbox(bus, key, { noAck: true })])),
         ) as Record<keyof typeof patterns, Inbox>
         for (const key of ['a', 'a.b', 'a.b.c', 'x.b', 'b']) await bus.publish(x, key, Buffer.from(key))
-        await waitFor(() => boxes.all.deliveries.length === 5, 10_000, 'the # queue')
-        await pause(150)
+        await Promise.all(Object.values(boxes).map((box) => box.settle()))
         expect(Object.fromEntries(Object.entries(boxes).map(([key, box]) => [key, box.bodies()]))).toEqual({
           a1: ['a.b'],
           a2: ['a', 'a.b', 'a.b.c'],
@@ -124,8 +140,7 @@ export function describeConformance(title: string, make: BusFactory): void {
         await bus.publish(direct, 'k', Buffer.from('direct-hit'))
         await bus.publish(fanout, 'anything', Buffer.from('fanout'))
         await bus.publish('', bus.queueName('d') as string, Buffer.from('default'))
-        await waitFor(() => d.deliveries.length === 2 && f.deliveries.length === 1)
-        await pause(100)
+        await Promise.all([d.settle(), f.settle()])
         expect({
           d: d.deliveries.map((m) => [
             m.body.toString(),
@@ -180,12 +195,17 @@ export function describeConformance(title: string, make: BusFactory): void {
         await bus.ready()
         const box = await inbox(bus, 'q', { prefetch: 2 })
         for (let i = 1; i <= 5; i++) await bus.publish(x, 'p', Buffer.from(String(i)))
+        // the broker holds the others back in the queue
+        const counts = (ready: number, unacked: number) => async () => {
+          const now = await b.queueCounts(bus.queueName('q') as string)
+          return now.ready === ready && now.unacked === unacked
+        }
         await box.nth(2)
-        await pause(150)
+        await waitFor(counts(3, 2), 10_000, 'two messages out, three held back')
         const held = box.bodies()
         box.deliveries[0]?.ack()
         await box.nth(3)
-        await pause(150)
+        await waitFor(counts(2, 2), 10_000, 'two messages out, two held back')
         expect({ held, afterOneAck: box.bodies(), stats: bus.stats().unsettled }).toEqual({
           held: ['1', '2'],
           afterOneAck: ['1', '2', '3'],
@@ -257,7 +277,8 @@ export function describeConformance(title: string, make: BusFactory): void {
         const box = await inbox(bus, 'q')
         await bus.publish('', queue, Buffer.from('doomed'))
         ;(await box.nth(1)).nack(false)
-        await pause(150)
+        // the nack goes out before the marker: a requeued message would come back before it
+        await box.settle()
         expect({ count: await b.messageCount(queue), deliveries: box.deliveries.length }).toEqual({
           count: 0,
           deliveries: 1,
@@ -274,8 +295,9 @@ export function describeConformance(title: string, make: BusFactory): void {
         const consumer = await bus.consume('q', (d) => d.ack())
         const before = await b.queueExists(queue)
         await consumer.cancel()
-        await pause(150)
-        expect({ before, after: await b.queueExists(queue) }).toEqual({ before: true, after: false })
+        // the broker deletes it once the cancel is handled
+        await waitFor(async () => !(await b.queueExists(queue)), 10_000, 'the queue to go')
+        expect(before).toBe(true)
       })
     })
 
@@ -717,7 +739,11 @@ export function describeConformance(title: string, make: BusFactory): void {
         const locked = (await other.consume(queue, () => undefined).catch((e: unknown) => e)) as TopologyError
         const existed = await b.queueExists(queue)
         await owner.close()
-        await pause(100)
+        await waitFor(
+          async () => !(await b.queueExists(queue)),
+          10_000,
+          'the exclusive queue to go with its connection',
+        )
         expect({
           name: /^amq\.gen-[A-Za-z0-9_-]{22}$/.test(queue),
           lockedCode: locked.code,
@@ -829,7 +855,8 @@ export function describeConformance(title: string, make: BusFactory): void {
         await bus.publish(x, 'k', Buffer.from('2'))
         await box.nth(2)
         box.deliveries[0]?.ack()
-        await pause(150)
+        // the broker has the ack: only the second message is left to redeliver
+        await waitFor(async () => (await b.queueCounts(queue)).unacked === 1, 10_000, 'the ack')
         const stale = box.deliveries[1] as Delivery
         await b.dropConnection(name)
         const redelivered = await box.nth(3)
@@ -856,8 +883,9 @@ export function describeConformance(title: string, make: BusFactory): void {
         })
         redelivered.ack()
         fresh.ack()
-        await pause(150)
-        expect(await b.messageCount(queue)).toBe(0)
+        await waitFor(() => bus.stats().unsettled === 0)
+        await box.settle()
+        expect([await b.messageCount(queue), box.bodies()]).toEqual([0, ['1', '2', '2', '3']])
       })
 
       it('keeps publishes made while disconnected and sends them once connected again', async () => {
@@ -1000,7 +1028,7 @@ export function describeConformance(title: string, make: BusFactory): void {
         )
         await bus.publish('events', 'Happened', encode({ n: 2 }, 'application/cbor'), eventProperties('conv-d'))
         const reacted = await (boxes.reacted as Inbox).nth(1)
-        await pause(150)
+        await waitFor(() => probe.stats().gauges.inFlight === 0 && probe.stats().gauges.unsettled === 0)
         expect({
           payload: decode(reacted.body, 'application/cbor'),
           conversation: reacted.headers.conversation_id,
