@@ -100,8 +100,12 @@ describe('am-send-command (built binary)', () => {
   })
 
   it.each([
-    [['svc.Do', 'p.json']],
-    [['amqp://localhost/', 'svc.Do']],
-    [['amqp://localhost/', 'svc.Do', 'p.json', '--x']],
-  ])('exits 64 on a usage error: %j', (args) => expectUsageError(bin, args))
+    { args: ['svc.Do', 'p.json'], message: 'give the broker URL as first argument or set AMQP_URL' },
+    {
+      args: ['amqp://localhost/', 'svc.Do'],
+      message: 'expected <service.Command> <payload_file> after the broker URL, got 1 argument(s); see --help',
+    },
+    // cac names `--x` as `-x`
+    { args: ['amqp://localhost/', 'svc.Do', 'p.json', '--x'], message: 'Unknown option `-x`' },
+  ])('exits 64 on a usage error: $args', ({ args, message }) => expectUsageError(bin, args, message))
 })

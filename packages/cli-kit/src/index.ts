@@ -15,6 +15,8 @@ export { createContext, ndjsonContext } from './context.js'
 
 export type { NumberOptionRules } from './argv.js'
 export { listOption, optionValues, parseNumberOption, parseSecondsOption } from './argv.js'
+export type { ExitCodesHelp } from './help.js'
+export { exitCodesHelp } from './help.js'
 export type { ArgvOptions, CommonOptions, ProgramOptions } from './program.js'
 export { createProgram, parseArgv, parseCommonOptions, runProgram } from './program.js'
 export { isBrokerUrl, resolveUrl, splitPayloadArgs, splitUrl } from './url.js'
