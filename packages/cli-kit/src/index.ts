@@ -29,7 +29,7 @@ export type { PublishPayloadFileOptions, PublishStatus } from './publish.js'
 export { publishMandatory, publishPayloadFile } from './publish.js'
 export { countReadyMessages } from './queue.js'
 export type { DeadlineOptions } from './wait.js'
-export { withDeadline } from './wait.js'
+export { formatDuration, withDeadline } from './wait.js'
 
 // Payloads, headers, output and files
 
