@@ -58,9 +58,9 @@ describe('createProgram', () => {
   })
 
   it('lays out exit codes given as one line', () => {
-    expect(help({ exitCodes: '  0 ok, 1 a replay failed (left in the DLQ), 64 usage error' }).split('Exit codes:\n')[1]).toBe(
-      '  0   ok\n  1   a replay failed (left in the DLQ)\n  64  usage error',
-    )
+    expect(
+      help({ exitCodes: '  0 ok, 1 a replay failed (left in the DLQ), 64 usage error' }).split('Exit codes:\n')[1],
+    ).toBe('  0   ok\n  1   a replay failed (left in the DLQ)\n  64  usage error')
   })
 
   it('prints the bare version', () => {
