@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { runBinary } from '@am/cli-kit/testing'
+import { repoRoot } from '@am/testkit'
 import { describe, expect, it } from 'vitest'
 import { binary, TOOLS, versionOf } from './tools.js'
+
+const execute = promisify(execFile)
 
 /** The help split into its sections: the first line, then `{ title: body lines }` in order. */
 function sections(help: string): { first: string; titles: string[]; body: Record<string, string[]> } {
@@ -46,6 +51,11 @@ describe.each(TOOLS.map((tool) => tool.name))('am-%s', (tool) => {
     const codes = (help.body['Exit codes'] ?? []).map((line) => /^ {2}(\d+) +\S/.exec(line)?.[1])
     expect(codes).toEqual(expect.arrayContaining(['0', '1', '64', '69', '130']))
     expect(run.stdout.split('\n').filter((line) => line !== line.trimEnd())).toEqual([])
+  })
+
+  it('runs by name from the root of a clone (pnpm exec), the root depending on the eight tools', async () => {
+    const { stdout } = await execute('pnpm', ['exec', `am-${tool}`, '--version'], { cwd: repoRoot })
+    expect(stdout).toBe(`${versionOf(tool)}\n`)
   })
 
   it('prints the bare version', async () => {
