@@ -1,6 +1,6 @@
 // Runs the demo built into examples/dist: every example service in one process on the local broker
 // (AMQP_URL, default amqp://guest:guest@127.0.0.1:5672/), with a spy printing each message.
-// node scripts/demo.mjs [--seconds N]; `pnpm demo` builds first.
+// node scripts/demo.mjs [--seconds N] [--memory]; `pnpm demo` builds first (`pnpm demo -- --memory` works too).
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { constants } from 'node:os'
@@ -12,7 +12,9 @@ if (!existsSync(demo)) {
   process.exit(1)
 }
 
-const child = spawn(process.execPath, [demo, ...process.argv.slice(2)], { stdio: 'inherit' })
+// `pnpm demo -- --memory` passes the `--` on: the demo takes no positional arguments, so drop it.
+const args = process.argv.slice(2).filter((arg) => arg !== '--')
+const child = spawn(process.execPath, [demo, ...args], { stdio: 'inherit' })
 // Ctrl-C reaches the demo through the terminal: let it stop its services and print its summary.
 // A signal sent to this process alone is passed on.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {

@@ -5,7 +5,7 @@
 // queues are reused rather than piling up, and several demos on one broker simply share the work,
 // as instances of a logical service do. The spy's queues are exclusive and vanish with it.
 import { formatWithOptions, parseArgs } from 'node:util'
-import { type Logger, TopologyError } from '@am/bus-core'
+import { ConnectionError, type Logger, TopologyError } from '@am/bus-core'
 import { redactUrl } from '@am/errors'
 import { createMemoryBroker } from '@am/testing'
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from 'consola'
@@ -46,14 +46,23 @@ async function main(argv: string[]): Promise<number> {
       logger.info(`Demo on ${safeUrl} for ${seconds} s (Ctrl-C stops it)`)
     } catch (error) {
       if (error instanceof TopologyError) throw error
-      // The supervisor's message already names the URL and gives its own advice: keep the reason only.
-      const reason = redactUrl((error as Error).message)
-        .replace(/^no broker at \S+: /, '')
-        .replace(/ \(start RabbitMQ or fix the URL\)$/, '')
-      if (explicit) {
-        logger.error(`No broker at ${safeUrl} (${reason}): start RabbitMQ (rabbitmq-server -detached) or set AMQP_URL`)
+      // The supervisor's message names the URL, what happened and what to do. Only a broker that
+      // is not there at the default URL sends the demo to the in-memory bus: a refused login or
+      // virtual host, a TLS failure or a set AMQP_URL deserve the real reason.
+      const message = redactUrl((error as Error).message)
+      const unreachable = error instanceof ConnectionError && error.failure === 'unreachable'
+      if (explicit || !unreachable) {
+        logger.error(
+          unreachable
+            ? message.replace(
+                /: start RabbitMQ or fix the URL$/,
+                ': start RabbitMQ (rabbitmq-server -detached) or fix AMQP_URL',
+              )
+            : message,
+        )
         return EXIT.UNAVAILABLE
       }
+      const reason = message.replace(/^no broker at \S+: /, '').replace(/: start RabbitMQ or fix the URL$/, '')
       logger.info(
         `Demo on the in-memory bus (@am/testing), as no broker answers at ${safeUrl} (${reason}), for ${seconds} s (Ctrl-C stops it). Start RabbitMQ (rabbitmq-server -detached) or set AMQP_URL for the real thing.`,
       )

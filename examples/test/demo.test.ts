@@ -100,11 +100,22 @@ describe('the demo', () => {
     expect({ code, stdout, stderr }).toMatchInlineSnapshot(`
       {
         "code": 69,
-        "stderr": "error: No broker at amqp://guest:***@127.0.0.1:1/ (connect ECONNREFUSED 127.0.0.1:1): start RabbitMQ (rabbitmq-server -detached) or set AMQP_URL
+        "stderr": "error: no broker at amqp://guest:***@127.0.0.1:1/: nothing listens on 127.0.0.1:1 (ECONNREFUSED): start RabbitMQ (rabbitmq-server -detached) or fix AMQP_URL
       ",
         "stdout": "",
       }
     `)
+  })
+
+  it('says the broker refused the login, not that there is no broker (exit 69)', async () => {
+    const bad = new URL(url)
+    bad.password = 'wrong-password'
+    const { code, stdout, stderr } = await runDemo(['--seconds', '3'], bad.href)
+    expect({ code, stdout, stderr }).toEqual({
+      code: 69,
+      stdout: '',
+      stderr: `error: the broker at ${bad.href.replace(':wrong-password@', ':***@')} refused the login of user '${bad.username}' (ACCESS_REFUSED): fix the user or password in the URL\n`,
+    })
   })
 
   it('refuses a --seconds that is not a positive number (exit 64)', async () => {

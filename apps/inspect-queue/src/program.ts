@@ -1,4 +1,4 @@
-import { type CliContext, createProgram, EXIT, EXIT_INTERRUPTED } from '@am/cli-kit'
+import { type CliContext, createProgram, EXIT, EXIT_INTERRUPTED, exitCodesHelp } from '@am/cli-kit'
 import type { CAC } from 'cac'
 import pkg from '../package.json' with { type: 'json' }
 
@@ -10,8 +10,7 @@ export function createCli(ctx: CliContext): CAC {
     description: 'Show the messages of a queue and leave them there, in order',
     usage: '[amqp_url] <queue> [--count N] [--save [--dir PATH]] [--ndjson]',
     ndjson: 'One JSON object per message on stdout, nothing else',
-    describeInHelp: false,
-    exitCodes: '  0 ok, 1 failed (e.g. no such queue), 64 usage error, 69 broker unreachable, 130 interrupted',
+    exitCodes: exitCodesHelp({ 1: 'failed (e.g. no such queue)' }),
   })
   command
     .option('--count <n>', 'Show the first n messages (default 0: all those ready at start)')

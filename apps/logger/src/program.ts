@@ -3,6 +3,7 @@ import {
   CliError,
   createProgram,
   EXIT,
+  exitCodesHelp,
   isBrokerUrl,
   optionValues,
   parseCommonOptions,
@@ -25,8 +26,9 @@ export function createCli(ctx: CliContext, run: Runner = tailLogsAndExit): CAC {
     name: 'am-logger',
     version,
     description: DESCRIPTION,
-    usage: '[url] [--filter PATTERN ...] [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    usage: '[url] [--filter PATTERN ...] [options]',
     ndjson: 'One JSON object per log on stdout: { routingKey, log }',
+    exitCodes: exitCodesHelp({ 0: 'ok (after --count logs, or Ctrl-C)' }),
   })
   command
     .option('--filter <pattern>', 'Topic pattern of the routing keys `<service>.<LEVEL>` to show, repeatable', {

@@ -81,8 +81,12 @@ describe('am-logger (built binary)', () => {
   it('exits 69 when no broker listens, without showing the password', () =>
     expectNoBroker(bin, (broker) => [broker, '--connect-timeout', '0.3', '--ndjson']))
 
-  it.each([[[]], [['amqp://localhost/', 'stray']], [['amqp://localhost/', '--level', 'LOUD']]])(
-    'exits 64 on a usage error: %j',
-    (args) => expectUsageError(bin, args),
-  )
+  it.each([
+    { args: [], message: 'give the broker URL as first argument or set AMQP_URL' },
+    { args: ['amqp://localhost/', 'stray'], message: 'unexpected argument "stray": patterns go after --filter' },
+    {
+      args: ['amqp://localhost/', '--level', 'LOUD'],
+      message: 'unknown --level "LOUD": use EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG or 0-7',
+    },
+  ])('exits 64 on a usage error: $args', ({ args, message }) => expectUsageError(bin, args, message))
 })

@@ -1,4 +1,4 @@
-import { type ArgvOptions, type CliContext, createProgram } from '@am/cli-kit'
+import { type ArgvOptions, type CliContext, createProgram, exitCodesHelp } from '@am/cli-kit'
 import type { CAC } from 'cac'
 import pkg from '../package.json' with { type: 'json' }
 
@@ -14,8 +14,10 @@ export function createCli(ctx: CliContext): CAC {
     usage:
       '[amqp_url] [--events P...] [--commands P...] [--configurations P...] [--save [--json]] [--filter_fields k=v...]',
     ndjson: 'One JSON object per message on stdout, nothing else',
-    describeInHelp: false,
-    exitCodes: '  0 ok (Ctrl-C included), 1 failed, 64 usage error, 69 broker unreachable',
+    exitCodes: exitCodesHelp({
+      0: 'ok (after --count messages, or Ctrl-C)',
+      1: 'failed (monitoring stopped, or a --save write failed)',
+    }),
   })
   command
     .option('--events <pattern>', 'Topic patterns bound on the events exchange (several after one flag; default none)')

@@ -85,6 +85,6 @@ describe('am-monitor (built binary)', () => {
     expect(help.stdout).toContain('--filter-fields <field=value>')
     expect(help.stdout).toContain('Examples:\n  $ am-monitor amqp://guest:guest@localhost:5672/ --events "#"')
     const version = await runBinary(binary, ['--version'])
-    expect(version.stdout).toMatch(/^am-monitor\/\d+\.\d+\.\d+ /)
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
   })
 })

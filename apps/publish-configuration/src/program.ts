@@ -2,6 +2,7 @@ import {
   type CliContext,
   createProgram,
   EXIT,
+  exitCodesHelp,
   parseCommonOptions,
   parseSecondsOption,
   splitPayloadArgs,
@@ -26,8 +27,12 @@ export function createCli(ctx: CliContext, run: Runner = publishConfigurationAnd
     name: 'am-publish-configuration',
     version,
     description: DESCRIPTION,
-    usage: '[url] <name> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    usage: '[url] <name> <payload_file> [options]',
     ndjson: 'Print the outcome as one JSON object on stdout',
+    exitCodes: exitCodesHelp({
+      1: 'the broker refused (nack) or returned (unroutable) the configuration',
+      2: "no broker's confirm within --timeout",
+    }),
   })
   command
     .option('--timeout <seconds>', "Wait at most this long for the broker's confirm", { default: 30 })

@@ -2,6 +2,7 @@ import {
   type CliContext,
   createProgram,
   EXIT,
+  exitCodesHelp,
   optionValues,
   parseCommonOptions,
   parseSecondsOption,
@@ -23,8 +24,12 @@ export function createCli(ctx: CliContext, run: Runner = publishEventAndExit): C
     name: 'am-publish-event',
     version,
     description: DESCRIPTION,
-    usage: '[url] <event> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    usage: '[url] <event> <payload_file> [options]',
     ndjson: 'Print the outcome as one JSON object on stdout',
+    exitCodes: exitCodesHelp({
+      1: 'the broker refused (nack) or returned (unroutable) the event',
+      2: "no broker's confirm within --timeout",
+    }),
   })
   command
     .option('--conversation-id <id>', 'Conversation id of the event (default: debug-<uuid>)')

@@ -9,6 +9,8 @@ import { beforeAll, describe, expect, inject, it } from 'vitest'
 const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const url = inject('amqpUrl')
 let payload: string
+/** Stands for the payload file in test tables, which are built before beforeAll writes it. */
+const PAYLOAD = '<the payload file>'
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'publish-event-e2e-'))
@@ -43,18 +45,32 @@ describe('am-publish-event (built binary)', () => {
   it('never shows the password of a refused login', () =>
     expectRefusedLogin(bin, url, (broker) => [broker, 'Ev', payload]))
 
+  // The payload file exists only once beforeAll ran: the table names it, the test puts it in.
   it.each([
-    [['Ev', payload]],
-    [['amqp://localhost/', 'Ev']],
-    [['amqp://localhost/', 'Ev', 'p.txt']],
-    [['amqp://localhost/', 'Ev', payload, '--nope']],
-  ])('exits 64 on a usage error: %j', (args) => expectUsageError(bin, args))
+    { args: ['Ev', PAYLOAD], message: 'give the broker URL as first argument or set AMQP_URL' },
+    {
+      args: ['amqp://localhost/', 'Ev'],
+      message: 'expected <event> <payload_file> after the broker URL, got 1 argument(s); see --help',
+    },
+    {
+      args: ['amqp://localhost/', 'Ev', 'p.txt'],
+      message:
+        'cannot tell the encoding of payload file p.txt: name it *.json or *.cbor, or give - to read JSON from stdin',
+    },
+    { args: ['amqp://localhost/', 'Ev', PAYLOAD, '--nope'], message: 'Unknown option `--nope`' },
+  ])('exits 64 on a usage error: $args', ({ args, message }) =>
+    expectUsageError(
+      bin,
+      args.map((arg) => (arg === PAYLOAD ? payload : arg)),
+      message,
+    ),
+  )
 
   it('prints help and version', async () => {
     const help = await runBinary(bin, ['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('$ am-publish-event [url] <event> <payload_file> [options]')
     const version = await runBinary(bin, ['--version'])
-    expect(version.stdout).toMatch(/^am-publish-event\/\d+\.\d+\.\d+/)
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/)
   })
 })

@@ -2,6 +2,7 @@ import {
   type CliContext,
   createProgram,
   EXIT,
+  exitCodesHelp,
   optionValues,
   parseCommonOptions,
   parseSecondsOption,
@@ -22,9 +23,12 @@ export function createCli(ctx: CliContext, run: Runner = sendCommandAndExit): CA
     name: 'am-send-command',
     version,
     description: DESCRIPTION,
-    usage:
-      '[url] <service.Command> <payload_file> [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    usage: '[url] <service.Command> <payload_file> [options]',
     ndjson: 'Print the result as one JSON object on stdout',
+    exitCodes: exitCodesHelp({
+      1: 'the result is an error, or the command was unroutable',
+      2: 'no result within --timeout',
+    }),
   })
   command
     .option('--conversation-id <id>', 'Conversation id of the command (default: debug-<uuid>)')

@@ -4,11 +4,25 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expectNoBroker, expectUsageError, runBinary, startBinary } from '@am/cli-kit/testing'
 import { uniqueName, waitFor } from '@am/testkit'
-import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { connect } from 'amqplib'
+import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { startResponder } from './responder.js'
 
 const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const url = inject('amqpUrl')
+
+/** The routing keys bound on the `commands` exchange of the test vhost (management API). */
+async function commandBindings(): Promise<string[]> {
+  const broker = new URL(url)
+  const vhost = encodeURIComponent(decodeURIComponent(broker.pathname.slice(1)) || '/')
+  const response = await fetch(`http://${broker.hostname}:15672/api/exchanges/${vhost}/commands/bindings/source`, {
+    headers: {
+      authorization: `Basic ${Buffer.from(`${decodeURIComponent(broker.username || 'guest')}:${decodeURIComponent(broker.password || 'guest')}`).toString('base64')}`,
+    },
+  })
+  if (!response.ok) throw new Error(`management API: ${response.status}`)
+  return ((await response.json()) as Array<{ routing_key: string }>).map((binding) => binding.routing_key)
+}
 let dir: string
 
 beforeAll(async () => {
@@ -71,14 +85,43 @@ describe('am-send-command (built binary)', () => {
     expect(run.code).toBe(1)
   })
 
-  it('exits 2 when no result comes within --timeout', async () => {
+  it('exits 2 when no result comes within --timeout, saying the command was routed', async () => {
     const responder = await startResponder(url, () => ({ silent: true }))
     const started = Date.now()
     const run = await runBinary(bin, [url, responder.command, await payload({}), '--timeout', '1', '--ndjson'])
     expect(Date.now() - started).toBeLessThan(8_000)
+    const [line] = run.json() as Array<{ correlationId: string }>
     expect(run.json()).toEqual([expect.objectContaining({ status: 'timeout', payload: null })])
-    expect(run.stderr).toMatch(/^error: timed out after 1 s waiting for the result of .*\.Echo \(correlation id /)
-    expect(run.code).toBe(2)
+    expect({ code: run.code, stderr: run.stderr }).toEqual({
+      code: 2,
+      stderr: `error: no result for ${responder.command} within 1 s (correlation id ${line?.correlationId}): the command was routed (to a queue other than ${responder.service}.commands), so its service is down, still unconfigured or slow; it may still handle the command later, but the reply queue is deleted, so the result is lost\n`,
+    })
+  })
+
+  it("names the service's queue after a timeout, and leaves no reply queue behind", async () => {
+    const service = uniqueName('downsvc')
+    const queue = `${service}.commands`
+    const connection = await connect(url)
+    onTestFinished(() => connection.close())
+    const channel = await connection.createChannel()
+    await channel.assertExchange('commands', 'topic', { durable: true })
+    await channel.assertQueue(queue, { durable: false, arguments: { 'x-expires': 60_000 } })
+    onTestFinished(async () => {
+      await channel.deleteQueue(queue)
+    })
+    await channel.bindQueue(queue, 'commands', `${service}.*`)
+    const run = await runBinary(bin, [url, `${service}.Do`, await payload({}), '--timeout', '0.5', '--ndjson'])
+    const [line] = run.json() as Array<{ correlationId: string }>
+    expect({ code: run.code, stderr: run.stderr }).toEqual({
+      code: 2,
+      stderr: `error: no result for ${service}.Do within 500 ms (correlation id ${line?.correlationId}): the command was routed to queue ${queue} (0 consumers, 1 message ready), so its service is down, still unconfigured or slow; it may still handle the command later, but the reply queue is deleted, so the result is lost\n`,
+    })
+    // The reply key's binding goes with its queue.
+    await waitFor(
+      async () => !(await commandBindings()).includes(`debug.return.${line?.correlationId}`),
+      5_000,
+      'the reply queue to go',
+    )
   })
 
   it('ends promptly on SIGINT while waiting', async () => {
@@ -100,8 +143,12 @@ describe('am-send-command (built binary)', () => {
   })
 
   it.each([
-    [['svc.Do', 'p.json']],
-    [['amqp://localhost/', 'svc.Do']],
-    [['amqp://localhost/', 'svc.Do', 'p.json', '--x']],
-  ])('exits 64 on a usage error: %j', (args) => expectUsageError(bin, args))
+    { args: ['svc.Do', 'p.json'], message: 'give the broker URL as first argument or set AMQP_URL' },
+    {
+      args: ['amqp://localhost/', 'svc.Do'],
+      message: 'expected <service.Command> <payload_file> after the broker URL, got 1 argument(s); see --help',
+    },
+    // cac names `--x` as `-x`
+    { args: ['amqp://localhost/', 'svc.Do', 'p.json', '--x'], message: 'Unknown option `-x`' },
+  ])('exits 64 on a usage error: $args', ({ args, message }) => expectUsageError(bin, args, message))
 })

@@ -1,4 +1,13 @@
-import { type CliContext, CliError, createProgram, EXIT, optionValues, parseCommonOptions, splitUrl } from '@am/cli-kit'
+import {
+  type CliContext,
+  CliError,
+  createProgram,
+  EXIT,
+  exitCodesHelp,
+  optionValues,
+  parseCommonOptions,
+  splitUrl,
+} from '@am/cli-kit'
 import { redactUrl } from '@am/errors'
 import type { CAC } from 'cac'
 import { version } from '../package.json'
@@ -23,8 +32,9 @@ export function createCli(ctx: CliContext, run: Runner = setupDlxAndExit): CAC {
     name: 'am-setup-dlx',
     version,
     description: DESCRIPTION,
-    usage: '[url] [options]\n\n  url: amqp://user:password@host:port/vhost, or set AMQP_URL',
+    usage: '[url] [options]',
     ndjson: 'Print what was done as one JSON object on stdout',
+    exitCodes: exitCodesHelp({ 1: 'failed (e.g. the management API refused the policy)' }),
   })
   command
     .option('--management-url <url>', 'Management HTTP API (default: http://<broker host>:15672/, AMQP credentials)')

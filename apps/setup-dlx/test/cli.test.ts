@@ -40,8 +40,12 @@ describe('am-setup-dlx (built binary)', () => {
   it('exits 69 when no broker listens, without showing the password', () =>
     expectNoBroker(bin, (broker) => [broker, '--connect-timeout', '0.3', '--ndjson']))
 
-  it.each([[[]], [['amqp://localhost/', 'extra']], [['amqp://localhost/', '--pattern', '(']]])(
-    'exits 64 on a usage error: %j',
-    (args) => expectUsageError(bin, args),
-  )
+  it.each([
+    { args: [], message: 'give the broker URL as first argument or set AMQP_URL' },
+    { args: ['amqp://localhost/', 'extra'], message: 'unexpected argument "extra"; see --help' },
+    {
+      args: ['amqp://localhost/', '--pattern', '('],
+      message: '--pattern is not a regular expression: Invalid regular expression: /(/: Unterminated group',
+    },
+  ])('exits 64 on a usage error: $args', ({ args, message }) => expectUsageError(bin, args, message))
 })

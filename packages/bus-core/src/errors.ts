@@ -28,17 +28,118 @@ export type BusErrorCode =
  */
 export class ConnectionError extends AmError<BusErrorCode> {
   /**
-   * Set on a `CONNECTION_FAILED` the broker answered: it refused the `login` (user or password) or
-   * the `vhost` (missing, or not allowed to the user). Another attempt cannot succeed until the
-   * broker or the URL changes.
+   * Why a `CONNECTION_FAILED` attempt failed: nothing answered (`unreachable`: no listener, no
+   * route, no name, no answer in time), the TLS handshake failed (`tls`: not a TLS port, an
+   * untrusted or mismatched certificate), or the broker answered and refused the `login` (user or
+   * password) or the `vhost` (missing, or not allowed to the user). After `login` or `vhost`,
+   * another attempt cannot succeed until the broker or the URL changes.
    */
-  readonly refused: 'login' | 'vhost' | undefined
+  readonly failure: ConnectionFailure | undefined
 
-  constructor(code: BusErrorCode, message: string, options: AmErrorOptions & { refused?: 'login' | 'vhost' } = {}) {
-    const { refused, ...rest } = options
+  constructor(code: BusErrorCode, message: string, options: AmErrorOptions & { failure?: ConnectionFailure } = {}) {
+    const { failure, ...rest } = options
     super(code, message, rest)
-    this.refused = refused
+    this.failure = failure
   }
+}
+
+/** What went wrong in a failed connection attempt (`ConnectionError.failure`). */
+export type ConnectionFailure = 'unreachable' | 'tls' | 'login' | 'vhost'
+
+/** Where a connection attempt went, for `describeConnectFailure`. @internal */
+export interface ConnectTarget {
+  /** The URL with its password hidden. */
+  safeUrl: string
+  hostname: string
+  port: number
+  username: string
+  vhost: string
+  tls: boolean
+  /** The connect timeout, in ms. */
+  timeoutMs: number
+}
+
+const UNTRUSTED_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+/**
+ * Classifies the error amqplib (or the socket) gave for a failed connection attempt and says it
+ * in our words, with the one thing to do; amqplib's own text stays in `cause`. A missing virtual
+ * host, or one the user may not use, makes the broker close the connection at connection.open,
+ * which amqplib reports only as `Expected ConnectionOpenOk`. @internal
+ */
+export function describeConnectFailure(error: unknown, target: ConnectTarget): ConnectionError {
+  const raw = error instanceof Error ? error.message : String(error)
+  const code = (error as { code?: unknown } | null)?.code
+  const where = `${target.hostname}:${target.port}`
+  const make = (failure: ConnectionFailure, message: string): ConnectionError =>
+    new ConnectionError('CONNECTION_FAILED', message, { cause: error, failure })
+  if (/ACCESS[_-]REFUSED|\b403\b/.test(raw)) {
+    return make(
+      'login',
+      `the broker at ${target.safeUrl} refused the login of user '${target.username}' (ACCESS_REFUSED): fix the user or password in the URL`,
+    )
+  }
+  if (/NOT[_-]ALLOWED|\b530\b|Expected ConnectionOpenOk; got <ConnectionClose/.test(raw)) {
+    return make(
+      'vhost',
+      `the broker at ${target.safeUrl} has no virtual host '${target.vhost}' (or user '${target.username}' may not use it): create it (rabbitmqctl add_vhost ${shellWord(target.vhost)}) or fix the URL`,
+    )
+  }
+  if (typeof code === 'string' && UNTRUSTED_CERT.has(code)) {
+    const what =
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? `its certificate is not for '${target.hostname}'`
+        : `its certificate is not trusted (${raw})`
+    return make(
+      'tls',
+      `TLS with the broker at ${target.safeUrl} failed: ${what} (${code}): give the broker's CA certificate (the tls.ca option, or NODE_EXTRA_CA_CERTS) or fix the host name in the URL`,
+    )
+  }
+  if (
+    (typeof code === 'string' && /^ERR_SSL_|^ERR_TLS_/.test(code)) ||
+    (target.tls && /SSL routines|socket disconnected before secure TLS/i.test(raw))
+  ) {
+    const what =
+      code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? `${where} does not speak TLS` : `the TLS handshake with ${where} failed`
+    return make(
+      'tls',
+      `TLS with the broker at ${target.safeUrl} failed: ${what} (${typeof code === 'string' ? code : 'TLS'}): use amqp:// for a plain port, or the broker's TLS port (usually 5671)`,
+    )
+  }
+  const advice = 'start RabbitMQ or fix the URL'
+  const errno = typeof code === 'string' ? code : /\b(E[A-Z]+)\b/.exec(raw)?.[1]
+  const why =
+    errno === 'ECONNREFUSED'
+      ? `nothing listens on ${where} (ECONNREFUSED)`
+      : errno === 'ENOTFOUND' || errno === 'EAI_AGAIN'
+        ? `cannot resolve the host name '${target.hostname}' (${errno})`
+        : errno === 'ETIMEDOUT'
+          ? `no answer from ${where} within ${formatMs(target.timeoutMs)} (ETIMEDOUT)`
+          : errno === 'EHOSTUNREACH' || errno === 'ENETUNREACH'
+            ? `${where} is unreachable (${errno})`
+            : errno === 'ECONNRESET' || errno === 'EPIPE'
+              ? `${where} closed the connection during the handshake (${errno})`
+              : `${where}: ${raw}`
+  return make('unreachable', `no broker at ${target.safeUrl}: ${why}: ${advice}`)
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
+}
+
+/** A word as a POSIX shell reads it (quoted when it has to be). */
+function shellWord(word: string): string {
+  return /^[\w./,:@%+=-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`
 }
 
 /** An error that closed (or was raised by) one AMQP channel. */

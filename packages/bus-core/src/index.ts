@@ -8,7 +8,7 @@ export { deadLetterTopology, setupDeadLettering } from './dead-letter.js'
 export type { Settler } from './delivery.js'
 export { Delivery } from './delivery.js'
 // Errors
-export type { BusErrorCode, ReturnedMessage, TopologyConflict } from './errors.js'
+export type { BusErrorCode, ConnectionFailure, ReturnedMessage, TopologyConflict } from './errors.js'
 export {
   ChannelError,
   ConnectionError,

@@ -15,7 +15,14 @@ import { AckTracker } from './ack-tracker.js'
 import { Backoff, type BackoffOptions } from './backoff.js'
 import { defaultConnectionName, type ParsedUrl, parseAmqpUrl, socketOptions } from './connection-url.js'
 import { Delivery } from './delivery.js'
-import { ConnectionError, PublishError, type ReturnedMessage, TopologyError, toTopologyError } from './errors.js'
+import {
+  ConnectionError,
+  describeConnectFailure,
+  PublishError,
+  type ReturnedMessage,
+  TopologyError,
+  toTopologyError,
+} from './errors.js'
 import { type Logger, silentLogger } from './logger.js'
 import { applyTopology, defineTopology, mergeTopologies, type QueueNames, type Topology } from './topology.js'
 
@@ -90,7 +97,11 @@ export interface SupervisorEvents {
   unblocked: []
   /** A `mandatory` publish came back unroutable; its `publish` promise rejects with `PUBLISH_RETURNED`. */
   returned: [message: ReturnedMessage]
-  /** A fatal error (a topology the broker refuses): the supervisor stopped. */
+  /**
+   * A fatal error: the broker refuses the topology, or, before the first connection, every broker
+   * that answered refused the login or the virtual host (`ConnectionError.failure`). The supervisor
+   * stopped; `ready()` rejects with it.
+   */
   failed: [error: Error]
   state: [state: SupervisorState]
   closed: []
@@ -251,6 +262,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private closing: Promise<void> | undefined
   private waiters = new Set<() => void>()
   private streakLogged = false
+  /** The last failed attempt at each URL, before the first connection (`undefined`: not a connect failure). */
+  private failures: Array<ConnectionError | undefined> = []
 
   /** @internal use `createSupervisor` */
   constructor(options: SupervisorOptions) {
@@ -499,16 +512,39 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           this.fail(error)
           return
         }
+        const refused = this.refusedEverywhere(error)
+        if (refused) {
+          this.fail(refused)
+          return
+        }
         await this.pause(error as Error)
         continue
       }
       this.streakLogged = false
+      this.failures = []
       const lostWith = await gen.closed
       if (this.stopping) break
       if (Date.now() - gen.openedAt >= this.backoff.resetAfterMs) this.backoff.reset()
       this.reconnections += 1
       await this.pause(lostWith)
     }
+  }
+
+  /**
+   * The refusal to fail with when, over the last attempt at each URL, every broker that answered
+   * refused the login or the virtual host (and at least one answered): retrying cannot help. Only
+   * before the first connection: a broker that accepted us and refuses now is most likely
+   * restarting (a virtual host is refused while it recovers), so that is retried.
+   */
+  private refusedEverywhere(error: unknown): ConnectionError | undefined {
+    if (this.generationCount > 0) return undefined
+    const failure = error instanceof ConnectionError && error.code === 'CONNECTION_FAILED' ? error : undefined
+    this.failures.push(failure)
+    if (this.failures.length > this.urls.length) this.failures.shift()
+    if (this.failures.length < this.urls.length) return undefined
+    const answered = this.failures.filter((f) => f?.failure !== 'unreachable')
+    const refusals = answered.filter((f): f is ConnectionError => f?.failure === 'login' || f?.failure === 'vhost')
+    return answered.length > 0 && refusals.length === answered.length ? refusals[refusals.length - 1] : undefined
   }
 
   private async pause(error: Error | undefined): Promise<void> {
@@ -541,11 +577,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         socketOptions(this.connectionName, timeout, this.options.tls, url.tls) as Parameters<typeof connect>[1],
       )
     } catch (error) {
-      const reason = redactUrl((error as Error).message)
-      const refused = refusal(reason)
-      throw new ConnectionError('CONNECTION_FAILED', connectFailure(url.safe, reason, refused), {
-        cause: error,
-        refused,
+      throw describeConnectFailure(error, {
+        safeUrl: url.safe,
+        hostname: url.options.hostname ?? 'localhost',
+        port: url.options.port ?? (url.tls ? 5671 : 5672),
+        username: url.options.username ?? 'guest',
+        vhost: url.options.vhost ?? '/',
+        tls: url.tls,
+        timeoutMs: timeout,
       })
     }
     batchWrites(connection)
@@ -918,26 +957,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (!wasFailed) this.setState('closed')
     this.emit('closed')
   }
-}
-
-/**
- * What the broker refused, when it answered: the login, or the virtual host (a missing one, or one
- * the user may not use, closes the connection at connection.open; amqplib then says only what it
- * expected).
- */
-function refusal(reason: string): 'login' | 'vhost' | undefined {
-  if (/ACCESS[_-]REFUSED|\b403\b/.test(reason)) return 'login'
-  if (/NOT[_-]ALLOWED|\b530\b|Expected ConnectionOpenOk; got <ConnectionClose/.test(reason)) return 'vhost'
-  return undefined
-}
-
-/** What a failed connection attempt says: a refused login or virtual host is not a missing broker. */
-function connectFailure(url: string, reason: string, refused: 'login' | 'vhost' | undefined): string {
-  if (refused === 'login') return `the broker at ${url} refused the login: ${reason} (check the user and password)`
-  if (refused === 'vhost') {
-    return `the broker at ${url} refused the virtual host: ${reason} (create it, or give the user access to it)`
-  }
-  return `no broker at ${url}: ${reason} (start RabbitMQ or fix the URL)`
 }
 
 /** `work`'s value, or `undefined` after `ms`; the timer never outlives the race (it would keep the process up). */

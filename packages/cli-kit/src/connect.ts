@@ -35,7 +35,9 @@ export interface ConnectBusOptions {
  * topology, ready within `connectTimeoutMs`. Afterwards the supervisor reconnects by itself and
  * its warnings go to `ctx.logger`. The caller closes it.
  * @throws {CliError} `CLI_UNAVAILABLE` (exit 69) when the broker does not answer in time, refuses
- *   the login or the topology, with the URL's password hidden: `no broker at amqp://u:***@host/vh: …`.
+ *   the login, the virtual host or the topology, or the TLS handshake fails (the last three at
+ *   once), with the URL's password hidden and the supervisor's error as `cause`:
+ *   `no broker at amqp://u:***@host/vh: nothing listens on host:5672 (ECONNREFUSED) (gave up after 5 s): …`.
  * @example
  * await using bus = await connectBus(ctx, url, { tool: 'publish-event', topology })
  */
@@ -74,8 +76,9 @@ export async function connectBus(ctx: CliContext, url: string, options: ConnectB
   let giveUp: ((error: Error) => void) | undefined
   const onReconnecting = ({ error }: { error: Error | undefined }): void => {
     lastError = error ?? lastError
-    // a refused login or virtual host: another attempt within the timeout cannot fix it
-    if ((error as ConnectionError | undefined)?.refused) giveUp?.(error as Error)
+    // Refused (the supervisor fails by itself then) or a TLS failure: waiting cannot fix it.
+    const failure = (error as ConnectionError | undefined)?.failure
+    if (failure === 'login' || failure === 'vhost' || failure === 'tls') giveUp?.(error as Error)
   }
   supervisor.on('reconnecting', onReconnecting)
   const timedOut = new Error('timed out')
@@ -97,11 +100,13 @@ export async function connectBus(ctx: CliContext, url: string, options: ConnectB
   } catch (error) {
     await supervisor.destroy()
     if (ctx.signal.aborted) throw error
-    const reason =
-      error === timedOut
-        ? `${lastError ? describeFailure(lastError, safeUrl) : 'no answer'} (gave up after ${formatDuration(timeoutMs)}: start RabbitMQ, fix the URL or raise --connect-timeout)`
-        : describeFailure(error as Error, safeUrl)
-    throw new CliError('CLI_UNAVAILABLE', redactUrl(`no broker at ${safeUrl}: ${reason}`), { cause: error })
+    throw new CliError(
+      'CLI_UNAVAILABLE',
+      redactUrl(describeFailure(error === timedOut ? undefined : error, lastError, safeUrl, timeoutMs)),
+      {
+        cause: error === timedOut ? (lastError ?? error) : error,
+      },
+    )
   } finally {
     clearTimeout(timer)
     if (onAbort) ctx.signal.removeEventListener('abort', onAbort)
@@ -109,14 +114,18 @@ export async function connectBus(ctx: CliContext, url: string, options: ConnectB
   }
 }
 
-/** The supervisor's message without its own "no broker at <url>: " (or "the broker at <url> ") prefix and advice. */
-function describeFailure(error: Error, safeUrl: string): string {
-  return redactUrl(error.message)
-    .replace(`no broker at ${safeUrl}: `, '')
-    .replace(/^no broker at \S+: /, '')
-    .replace(/^the broker at \S+ /, '')
-    .replace(
-      / \((start RabbitMQ or fix the URL|check the user and password|create it, or give the user access to it)\)$/,
-      '',
-    )
+/**
+ * The line a tool prints: the supervisor's own (which names the URL, what happened and what to
+ * do) and, after a timeout, how long we waited and the option that waits longer.
+ */
+function describeFailure(error: unknown, lastError: Error | undefined, safeUrl: string, timeoutMs: number): string {
+  const waited = `gave up after ${formatDuration(timeoutMs)}`
+  if (error === undefined) {
+    if (!lastError)
+      return `no broker at ${safeUrl}: no answer (${waited}): start RabbitMQ, fix the URL or raise --connect-timeout`
+    if ((lastError as ConnectionError).failure !== 'unreachable') return `${lastError.message} (${waited})`
+    const [, what = lastError.message] = /^(.*): start RabbitMQ or fix the URL$/.exec(lastError.message) ?? []
+    return `${what} (${waited}): start RabbitMQ, fix the URL or raise --connect-timeout`
+  }
+  return error instanceof Error ? error.message : String(error)
 }

@@ -15,6 +15,8 @@ export { createContext, ndjsonContext } from './context.js'
 
 export type { NumberOptionRules } from './argv.js'
 export { listOption, optionValues, parseNumberOption, parseSecondsOption } from './argv.js'
+export type { ExitCodesHelp } from './help.js'
+export { exitCodesHelp } from './help.js'
 export type { ArgvOptions, CommonOptions, ProgramOptions } from './program.js'
 export { createProgram, parseArgv, parseCommonOptions, runProgram } from './program.js'
 export { isBrokerUrl, resolveUrl, splitPayloadArgs, splitUrl } from './url.js'
@@ -27,7 +29,7 @@ export type { PublishPayloadFileOptions, PublishStatus } from './publish.js'
 export { publishMandatory, publishPayloadFile } from './publish.js'
 export { countReadyMessages } from './queue.js'
 export type { DeadlineOptions } from './wait.js'
-export { withDeadline } from './wait.js'
+export { formatDuration, withDeadline } from './wait.js'
 
 // Payloads, headers, output and files
 

@@ -18,19 +18,21 @@ export interface ProgramOptions {
   usage: string
   /** The help line of `--ndjson` (what goes to stdout). */
   ndjson: string
-  /** Whether `--help` shows the description under the name line. @default true */
+  /**
+   * @deprecated ignored: every tool's `--help` starts with `<name> — <description>`.
+   */
   describeInHelp?: boolean
-  /** Body of the `Exit codes` section of `--help`. @default none */
-  exitCodes?: string
+  /** Body of the `Exit codes` section of `--help`: `exitCodesHelp({ 1: '…' })`. */
+  exitCodes: string
 }
 
 /**
  * A cac program with one default command `[...args]` and what every debug tool shares: the
- * `--connect-timeout <seconds>` (default 5) and `--ndjson` options, the single-command help
- * layout and `--version`. Add the tool's own options, examples and action to `command`; they come
+ * `--connect-timeout <seconds>` (default 5) and `--ndjson` options, the help layout every tool
+ * shares (see `singleCommandHelp`) and `--version` (the bare version). Add the tool's own options, examples and action to `command`; they come
  * first in `--help`.
  * @example
- * const { cli, command } = createProgram({ name: 'am-logger', version, description, usage, ndjson })
+ * const { cli, command } = createProgram({ name: 'am-logger', version, description, usage, ndjson, exitCodes })
  * command.option('--count <n>', 'Exit after this many logs').action((positionals, options) => …)
  */
 export function createProgram(options: ProgramOptions): { cli: CAC; command: Command } {
@@ -40,13 +42,10 @@ export function createProgram(options: ProgramOptions): { cli: CAC; command: Com
     default: DEFAULT_CONNECT_TIMEOUT_MS / 1000,
   })
   cli.option('--ndjson', options.ndjson)
-  cli.help(
-    singleCommandHelp({
-      ...(options.describeInHelp === false ? {} : { description: options.description }),
-      ...(options.exitCodes === undefined ? {} : { exitCodes: options.exitCodes }),
-    }),
-  )
+  cli.help(singleCommandHelp({ name: options.name, description: options.description, exitCodes: options.exitCodes }))
   cli.version(options.version)
+  // cac prints `<name>/<version> <platform>`: the bare version is what scripts compare.
+  cli.globalCommand.outputVersion = () => console.info(options.version)
   return { cli, command }
 }
 

@@ -151,8 +151,9 @@ export async function closedPort(): Promise<number> {
 
 /**
  * Runs a built tool against a loopback port nobody listens on, with a password in the URL, and
- * checks what every tool does then: exit 69, nothing on stdout, `error: no broker at …` on
- * stderr naming the refused connection with the password hidden, the password nowhere.
+ * checks what every tool does then: exit 69, nothing on stdout, one line on stderr,
+ * `error: no broker at amqp://guest:***@127.0.0.1:<port>/: nothing listens on 127.0.0.1:<port>
+ * (ECONNREFUSED) (gave up after <timeout>): start RabbitMQ, fix the URL or raise --connect-timeout`.
  * @example
  * it('exits 69 when no broker listens', () => expectNoBroker(bin, (url) => [url, '--connect-timeout', '0.3']))
  */
@@ -160,36 +161,72 @@ export async function expectNoBroker(script: string, args: (url: string) => stri
   const secret = `s3cr3t-${randomBytes(5).toString('hex')}`
   const port = await closedPort()
   const run = await runBinary(script, args(`amqp://guest:${secret}@127.0.0.1:${port}/`))
-  expect(run.code).toBe(69)
-  expect(run.stdout).toBe('')
-  expect(run.stderr).toMatch(
-    new RegExp(`^error: no broker at amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${port}/: .*ECONNREFUSED`),
-  )
-  expect(run.stdout + run.stderr).not.toContain(secret)
+  const waited = /\(gave up after ([^)]+)\)/.exec(run.stderr)?.[1] ?? '?'
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+    code: 69,
+    stdout: '',
+    stderr: `error: no broker at amqp://guest:***@127.0.0.1:${port}/: nothing listens on 127.0.0.1:${port} (ECONNREFUSED) (gave up after ${waited}): start RabbitMQ, fix the URL or raise --connect-timeout\n`,
+  })
+  expect(waited).toMatch(/^\d+(\.\d+)? (ms|s)$/)
 }
 
 /**
- * Runs a built tool with a wrong password for the broker at `url` and checks that it exits 69
- * saying ACCESS_REFUSED, without the password anywhere.
+ * Runs a built tool with a wrong password for the broker at `url` and checks that it exits 69 at
+ * once with nothing on stdout and the one line saying so, without the password anywhere.
  */
 export async function expectRefusedLogin(script: string, url: string, args: (url: string) => string[]): Promise<void> {
   const secret = `s3cr3t-${randomBytes(5).toString('hex')}`
   const bad = new URL(url)
   bad.password = secret
   const run = await runBinary(script, args(bad.href))
-  expect(run.code).toBe(69)
-  expect(run.stderr).toContain('ACCESS_REFUSED')
-  expect(run.stdout + run.stderr).not.toContain(secret)
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+    code: 69,
+    stdout: '',
+    stderr: `error: the broker at ${safeUrl(bad)} refused the login of user '${decodeURIComponent(bad.username)}' (ACCESS_REFUSED): fix the user or password in the URL\n`,
+  })
 }
 
 /**
- * Runs a built tool with `args` and checks that it exits 64 with nothing on stdout and an
- * `error: ` line on stderr, matching `message` when given.
+ * Runs a built tool on a virtual host that does not exist on the broker at `url` and checks that
+ * it exits 69 at once with nothing on stdout and the one line saying so.
  */
-export async function expectUsageError(script: string, args: readonly string[], message?: RegExp): Promise<void> {
+export async function expectMissingVhost(script: string, url: string, args: (url: string) => string[]): Promise<void> {
+  const vhost = `no-vhost-${randomBytes(5).toString('hex')}`
+  const bad = new URL(url)
+  bad.pathname = `/${vhost}`
+  const run = await runBinary(script, args(bad.href))
+  const user = decodeURIComponent(bad.username)
+  expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+    code: 69,
+    stdout: '',
+    stderr: `error: the broker at ${safeUrl(bad)} has no virtual host '${vhost}' (or user '${user}' may not use it): create it (rabbitmqctl add_vhost ${vhost}) or fix the URL\n`,
+  })
+}
+
+/** A broker URL as the tools print it: `amqp://user:***@host:port/vhost`. */
+export function safeUrl(url: URL): string {
+  return `${url.protocol}//${url.username ? `${url.username}:***@` : ''}${url.host}${url.pathname || '/'}`
+}
+
+/**
+ * Runs a built tool with `args` and checks that it exits 64 with nothing on stdout and one line
+ * on stderr: exactly `error: <message>` for a string, matching `message` for a RegExp.
+ */
+export async function expectUsageError(
+  script: string,
+  args: readonly string[],
+  message: string | RegExp,
+): Promise<void> {
   const run = await runBinary(script, args)
-  expect(run.code).toBe(64)
-  expect(run.stdout).toBe('')
+  if (typeof message === 'string') {
+    expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+      code: 64,
+      stdout: '',
+      stderr: `error: ${message}\n`,
+    })
+    return
+  }
+  expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 64, stdout: '' })
   expect(run.stderr).toMatch(/^error: /)
-  if (message) expect(run.stderr).toMatch(message)
+  expect(run.stderr).toMatch(message)
 }

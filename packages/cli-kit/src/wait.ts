@@ -45,7 +45,7 @@ export async function withDeadline<T>(promise: Promise<T>, options: DeadlineOpti
   }
 }
 
-/** `5 s`, or `300 ms` when not a whole number of seconds. @internal */
+/** A duration as the tools print it: `5 s`, or `300 ms` when not a whole number of seconds. */
 export function formatDuration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createProgram, parseArgv, parseCommonOptions } from '../src/index.js'
+import { createProgram, exitCodesHelp, parseArgv, parseCommonOptions } from '../src/index.js'
 
 const base = {
   name: 'am-tool',
@@ -7,11 +7,13 @@ const base = {
   description: 'Do one thing',
   usage: '[url] <thing> [options]',
   ndjson: 'One JSON object per thing on stdout',
+  exitCodes: exitCodesHelp({ 1: 'failed', 2: 'timed out' }),
 }
 
-function help(options: Partial<typeof base> & { describeInHelp?: boolean; exitCodes?: string } = {}): string {
+function help(options: Partial<typeof base> = {}): string {
   const { cli, command } = createProgram({ ...base, ...options })
   command.option('--count <n>', 'Stop after n things').option('--dry-run', 'Change nothing').example('  am-tool x')
+  command.example('$ AMQP_URL=amqp://localhost am-tool y')
   const info = vi.spyOn(console, 'info').mockImplementation(() => undefined)
   parseArgv(cli, ['node', 'am-tool', '--help'])
   return info.mock.calls.map((call) => String(call[0])).join('\n')
@@ -22,40 +24,50 @@ describe('createProgram', () => {
     vi.restoreAllMocks()
   })
 
-  it('prints the single-command help: description, usage, the tool options then the shared ones', () => {
+  it('prints the shared help shape: description line, usage, broker URL, options, examples, exit codes', () => {
     expect(help()).toMatchInlineSnapshot(`
-      "am-tool/1.2.3
-
-      Do one thing
+      "am-tool — do one thing
 
       Usage:
         $ am-tool [url] <thing> [options]
 
+      Broker URL:
+        The first argument when it starts with amqp:// or amqps:// (amqp://user:password@host:port/vhost),
+        else the AMQP_URL environment variable.
+
       Options:
-        --count <n>                  Stop after n things 
-        --dry-run                    Change nothing 
+        --count <n>                  Stop after n things
+        --dry-run                    Change nothing
         --connect-timeout <seconds>  Wait at most this long for the broker (default: 5)
-        --ndjson                     One JSON object per thing on stdout 
-        -h, --help                   Display this message 
-        -v, --version                Display version number 
+        --ndjson                     One JSON object per thing on stdout
+        -h, --help                   Display this message
+        -v, --version                Display version number
 
       Examples:
-        am-tool x"
+        $ am-tool x
+        $ AMQP_URL=amqp://localhost am-tool y
+
+      Exit codes:
+        0   ok
+        1   failed
+        2   timed out
+        64  usage error
+        69  no broker, or it refused the login, the virtual host or the TLS handshake
+        130 interrupted"
     `)
   })
 
-  it('leaves the description out and adds the exit codes when asked', () => {
-    const text = help({ describeInHelp: false, exitCodes: '  0 ok, 1 failed' })
-    expect(text).not.toContain('Do one thing')
-    expect(text.startsWith('am-tool/1.2.3\n\nUsage:')).toBe(true)
-    expect(text.endsWith('Examples:\n  am-tool x\n\nExit codes:\n  0 ok, 1 failed')).toBe(true)
+  it('lays out exit codes given as one line', () => {
+    expect(
+      help({ exitCodes: '  0 ok, 1 a replay failed (left in the DLQ), 64 usage error' }).split('Exit codes:\n')[1],
+    ).toBe('  0   ok\n  1   a replay failed (left in the DLQ)\n  64  usage error')
   })
 
-  it('prints the version', () => {
+  it('prints the bare version', () => {
     const { cli } = createProgram(base)
     const info = vi.spyOn(console, 'info').mockImplementation(() => undefined)
     parseArgv(cli, ['node', 'am-tool', '--version'])
-    expect(String(info.mock.calls[0]?.[0])).toMatch(/^am-tool\/1\.2\.3 /)
+    expect(info.mock.calls).toEqual([['1.2.3']])
     expect(cli.matchedCommand).toBeUndefined()
   })
 })

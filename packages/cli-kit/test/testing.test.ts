@@ -50,6 +50,7 @@ function createCli(
     description: 'X',
     usage: '',
     ndjson: 'NDJSON',
+    exitCodes: '0 ok',
   })
   command
     .option('--count <n>', 'n')

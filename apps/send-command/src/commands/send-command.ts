@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { type Delivery, defineTopology, EXCHANGES } from '@am/bus-core'
+import { type Delivery, defineTopology, EXCHANGES, type Supervisor } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
   connectBus,
+  formatDuration,
   ndjsonContext,
   publishMandatory,
   readPayload,
@@ -54,8 +55,11 @@ export interface SendCommandResult {
  * Sends a command from a payload file (in the file's encoding) with a unique correlation id and a
  * private reply key bound to an exclusive queue, so that concurrent runs never take each other's
  * results; waits for the result with that correlation id (others are ignored), at most
- * `timeoutMs`. An unroutable command is reported at once.
- * @throws {CliError} `CLI_TIMEOUT` when no result came in time (after writing the NDJSON line).
+ * `timeoutMs`. An unroutable command is reported at once. The reply queue is exclusive: it goes
+ * with the connection, whatever the outcome.
+ * @throws {CliError} `CLI_TIMEOUT` when no result came in time (after writing the NDJSON line),
+ *   saying whether the command was routed, to which queue when it is the service's
+ *   `<service>.commands`, and that the service may still handle it later.
  */
 export async function sendCommand(
   ctx: CliContext,
@@ -94,6 +98,7 @@ export async function sendCommand(
     )
     const started = performance.now()
     const elapsed = (): number => Math.round(performance.now() - started)
+    let routed = false
     const exchange = async (): Promise<Pick<SendCommandResult, 'status' | 'payload' | 'headers'>> => {
       const published = await publishMandatory(
         bus,
@@ -104,6 +109,7 @@ export async function sendCommand(
         { signal: ctx.signal },
       )
       if (published !== 'confirmed') return { status: published, payload: null, headers: {} }
+      routed = true
       return readResult(out, await arrived)
     }
     try {
@@ -120,10 +126,14 @@ export async function sendCommand(
         headers: outcome.headers,
       }
     } catch (error) {
-      if (error instanceof CliError && error.code === 'CLI_TIMEOUT' && options.ndjson) {
+      if (!(error instanceof CliError && error.code === 'CLI_TIMEOUT')) throw error
+      if (options.ndjson) {
         writeNdjson(out, { status: 'timeout', ...base, payload: null, elapsedMs: elapsed(), headers: {} })
       }
-      throw error
+      const where = routed ? await describeRoute(bus, args.command) : undefined
+      throw new CliError('CLI_TIMEOUT', timeoutMessage(args.command, correlationId, options.timeoutMs, where), {
+        cause: error,
+      })
     }
   } catch (error) {
     await bus.destroy()
@@ -132,6 +142,36 @@ export async function sendCommand(
   await bus.close()
   report(out, args.command, result, options.ndjson)
   return result
+}
+
+/**
+ * Where a routed command went, when it is cheap to find: eventail's `<service>.commands` queue,
+ * with its consumers and ready messages (a passive declaration); `routed` alone otherwise.
+ */
+async function describeRoute(bus: Supervisor, command: string): Promise<string> {
+  const queue = `${command.split('.')[0]}.commands`
+  const check = bus.checkQueue(queue).then(
+    (ok) => `to queue ${queue} (${plural(ok.consumerCount, 'consumer')}, ${plural(ok.messageCount, 'message')} ready)`,
+    () => undefined,
+  )
+  let timer: NodeJS.Timeout | undefined
+  const giveUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 1_000)
+  })
+  const found = await Promise.race([check, giveUp]).finally(() => clearTimeout(timer))
+  return found ? `was routed ${found}` : `was routed (to a queue other than ${queue})`
+}
+
+function timeoutMessage(command: string, correlationId: string, timeoutMs: number, where: string | undefined): string {
+  const head = `no result for ${command} within ${formatDuration(timeoutMs)} (correlation id ${correlationId})`
+  if (where === undefined) {
+    return `${head}: the broker did not confirm the command, which may or may not have been routed; the reply queue is deleted, so a late result is lost`
+  }
+  return `${head}: the command ${where}, so its service is down, still unconfigured or slow; it may still handle the command later, but the reply queue is deleted, so the result is lost`
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`
 }
 
 function readResult(ctx: CliContext, delivery: Delivery): Pick<SendCommandResult, 'status' | 'payload' | 'headers'> {
