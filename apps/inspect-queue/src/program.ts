@@ -8,7 +8,7 @@ export function createCli(ctx: CliContext): CAC {
     name: 'am-inspect-queue',
     version: pkg.version,
     description: 'Show the messages of a queue and leave them there, in order',
-    usage: '[amqp_url] <queue> [--count N] [--save [--dir PATH]] [--ndjson]',
+    usage: '[url] <queue> [--count N] [--save [--dir PATH]] [--ndjson]',
     ndjson: 'One JSON object per message on stdout, nothing else',
     exitCodes: exitCodesHelp({ 1: 'failed (e.g. no such queue)' }),
   })

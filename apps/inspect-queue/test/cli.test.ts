@@ -65,7 +65,7 @@ describe('am-inspect-queue (built binary)', () => {
   it('shows help with examples', async () => {
     const help = await runBinary(binary, ['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toContain('$ am-inspect-queue [amqp_url] <queue> [--count N]')
+    expect(help.stdout).toContain('$ am-inspect-queue [url] <queue> [--count N]')
     expect(help.stdout).toContain('Examples:\n  $ am-inspect-queue amqp://guest:guest@localhost:5672/ dead_letters')
   })
 })

@@ -12,7 +12,7 @@ export function createCli(ctx: CliContext): CAC {
     version: pkg.version,
     description: 'Show events, commands, results and configurations live, until Ctrl-C',
     usage:
-      '[amqp_url] [--events P...] [--commands P...] [--configurations P...] [--save [--json]] [--filter_fields k=v...]',
+      '[url] [--events P...] [--commands P...] [--configurations P...] [--save [--json]] [--filter_fields k=v...]',
     ndjson: 'One JSON object per message on stdout, nothing else',
     exitCodes: exitCodesHelp({
       0: 'ok (after --count messages, or Ctrl-C)',

@@ -81,7 +81,7 @@ describe('am-monitor (built binary)', () => {
   it('shows help with examples and the version', async () => {
     const help = await runBinary(binary, ['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toContain('$ am-monitor [amqp_url] [--events P...]')
+    expect(help.stdout).toContain('$ am-monitor [url] [--events P...]')
     expect(help.stdout).toContain('--filter-fields <field=value>')
     expect(help.stdout).toContain('Examples:\n  $ am-monitor amqp://guest:guest@localhost:5672/ --events "#"')
     const version = await runBinary(binary, ['--version'])

@@ -1,4 +1,4 @@
-import { type ArgvOptions, type CliContext, createProgram, EXIT, EXIT_INTERRUPTED } from '@am/cli-kit'
+import { type ArgvOptions, type CliContext, createProgram, EXIT, EXIT_INTERRUPTED, exitCodesHelp } from '@am/cli-kit'
 import type { CAC } from 'cac'
 import pkg from '../package.json' with { type: 'json' }
 
@@ -16,11 +16,11 @@ export function createCli(ctx: CliContext): CAC {
     version: pkg.version,
     description: 'Replay dead letters where their consumers will understand them',
     usage:
-      '[amqp_url] <dlq> [--count N] [--batch_size B] [--filter NAME...] [--dry-run] [--rebroadcast | --to-queue] [--management-url URL] [--ndjson]',
+      '[url] <dlq> [--count N] [--batch_size B] [--filter NAME...] [--dry-run] [--rebroadcast | --to-queue] [--management-url URL] [--ndjson]',
     ndjson: 'One JSON object per dead letter, then a summary, on stdout; nothing else',
-    describeInHelp: false,
-    exitCodes:
-      '  0 ok, 1 a replay failed or an event was left (both stay in the DLQ), or the DLQ does not exist, 64 usage error, 69 broker unreachable, 130 interrupted',
+    exitCodes: exitCodesHelp({
+      1: 'a replay failed or an event was left (both stay in the DLQ), or the DLQ does not exist',
+    }),
   })
   command
     .option('--count <n>', 'Look at the first n dead letters (default: those in the queue at start)')

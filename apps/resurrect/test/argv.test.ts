@@ -66,7 +66,7 @@ describe('am-resurrect argv → settings', () => {
 
   it('explains where the queue goes when --filter swallowed it and AMQP_URL gives the URL', () => {
     expect(() => settingsOf(['--filter', 'A', 'dead_letters'], { AMQP_URL: 'amqp://env' })).toThrow(
-      /missing <dlq>: am-resurrect \[amqp_url\] <dlq> \(--filter takes every word after it: put the queue first\)/,
+      /missing <dlq>: am-resurrect \[url\] <dlq> \(--filter takes every word after it: put the queue first\)/,
     )
   })
 })

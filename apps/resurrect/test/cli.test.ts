@@ -121,7 +121,7 @@ describe('am-resurrect (built binary)', () => {
   it('shows help with examples', async () => {
     const help = await runBinary(binary, ['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toContain('$ am-resurrect [amqp_url] <dlq> [--count N] [--batch_size B] [--filter NAME...]')
+    expect(help.stdout).toContain('$ am-resurrect [url] <dlq> [--count N] [--batch_size B] [--filter NAME...]')
     expect(help.stdout).toContain(
       'Examples:\n  $ am-resurrect amqp://guest:guest@localhost:5672/ dead_letters --dry-run',
     )

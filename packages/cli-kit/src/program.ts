@@ -18,10 +18,6 @@ export interface ProgramOptions {
   usage: string
   /** The help line of `--ndjson` (what goes to stdout). */
   ndjson: string
-  /**
-   * @deprecated ignored: every tool's `--help` starts with `<name> — <description>`.
-   */
-  describeInHelp?: boolean
   /** Body of the `Exit codes` section of `--help`: `exitCodesHelp({ 1: '…' })`. */
   exitCodes: string
 }

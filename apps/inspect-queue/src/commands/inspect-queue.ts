@@ -85,7 +85,7 @@ export function resolveSettings(
 ): InspectQueueSettings {
   const { url, rest } = splitUrl(args, env)
   const [queue, ...extra] = rest
-  if (queue === undefined) throw new CliError('CLI_USAGE', 'missing <queue>: am-inspect-queue [amqp_url] <queue>')
+  if (queue === undefined) throw new CliError('CLI_USAGE', 'missing <queue>: am-inspect-queue [url] <queue>')
   if (extra.length > 0) throw new CliError('CLI_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`)
   return {
     url,

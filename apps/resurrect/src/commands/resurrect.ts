@@ -162,7 +162,7 @@ export function resolveSettings(
   if (dlq === undefined) {
     throw new CliError(
       'CLI_USAGE',
-      'missing <dlq>: am-resurrect [amqp_url] <dlq> (--filter takes every word after it: put the queue first)',
+      'missing <dlq>: am-resurrect [url] <dlq> (--filter takes every word after it: put the queue first)',
     )
   }
   if (extra.length > 0) throw new CliError('CLI_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`)
