@@ -11,8 +11,7 @@ export function createCli(ctx: CliContext): CAC {
     name: 'am-monitor',
     version: pkg.version,
     description: 'Show events, commands, results and configurations live, until Ctrl-C',
-    usage:
-      '[url] [--events P...] [--commands P...] [--configurations P...] [--save [--json]] [--filter_fields k=v...]',
+    usage: '[url] [--events P...] [--commands P...] [--configurations P...] [--save [--json]] [--filter_fields k=v...]',
     ndjson: 'One JSON object per message on stdout, nothing else',
     exitCodes: exitCodesHelp({
       0: 'ok (after --count messages, or Ctrl-C)',
