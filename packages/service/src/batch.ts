@@ -137,11 +137,6 @@ export class Batch {
     this.#key = key
   }
 
-  /** Messages waiting for the callback. */
-  get size(): number {
-    return this.#pending.length
-  }
-
   push(payload: unknown, ctx: BatchMember): void {
     ctx.takeAck()
     this.prune()

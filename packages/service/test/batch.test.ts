@@ -269,6 +269,67 @@ describe('batch', () => {
     expect(await unacked(`${name}.events`)).toBe(0)
   })
 
+  it('sends nothing and acks nothing for a batch whose connection died during its callback: the redeliveries do', async () => {
+    const name = serviceName()
+    const input = uniqueName('In')
+    const output = uniqueName('Out')
+    const bus = await peer()
+    const outputs = await spy(bus, 'events', output)
+    const calls: Array<{ entries: Array<[unknown, boolean]>; errors: unknown[] }> = []
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const service = await run(
+      (o) =>
+        new BatchService(
+          name,
+          {
+            events: {
+              [input]: batch({ maxEntries: 2, timeoutMs: 60_000 }, async (entries) => {
+                const call = { entries: summary(entries), errors: [] as unknown[] }
+                calls.push(call)
+                if (!entries[0]?.ctx.redelivered) await held
+                const sent = await Promise.allSettled(entries.map((e) => e.ctx.publishEvent(output, e.payload)))
+                call.errors = sent.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'sent'))
+              }),
+            },
+          },
+          { ...o, supervisor: { connectionName: `${name}-conn` } },
+        ),
+    )
+    await send(bus, 'events', input, 'a', eventProperties('c'))
+    await send(bus, 'events', input, 'b', eventProperties('c'))
+    await waitFor(() => calls.length === 1, 5_000, 'the first batch')
+    expect(await closeConnections(`${name}-conn`)).toBe(1)
+    await waitFor(() => calls.length === 2, 10_000, 'the batch of the redeliveries')
+    await outputs.nth(2)
+    release()
+    await waitFor(() => calls[0]?.errors.length === 2, 5_000, 'the first callback to end')
+    await waitFor(() => counts(service)[0]?.[1] === 2, 5_000, 'two acks')
+    expect(calls).toEqual([
+      {
+        entries: [
+          ['a', false],
+          ['b', false],
+        ],
+        errors: ['PUBLISH_CHANNEL_CLOSED', 'PUBLISH_CHANNEL_CLOSED'],
+      },
+      {
+        entries: [
+          ['a', true],
+          ['b', true],
+        ],
+        errors: ['sent', 'sent'],
+      },
+    ])
+    expect([
+      counts(service),
+      service.stats().outputs.map((s) => [s.published, s.confirmed]),
+      outputs.messages.map((m) => outputs.payload(m)),
+    ]).toEqual([[[4, 2, 0, 0, 0]], [[2, 2]], ['a', 'b']])
+  })
+
   it('runs the callback on the pending messages at stop, acking them after its outputs are confirmed', async () => {
     const name = serviceName()
     const input = uniqueName('In')
