@@ -10,6 +10,7 @@ export type ServiceErrorCode =
   | 'REQUEST_UNROUTABLE'
   | 'LOG_INVALID_LEVEL'
   | 'MESSAGE_REFUSED'
+  | 'BATCH_PREFETCH_TOO_LOW'
 
 /** Base class of the errors thrown by `@am/service`. */
 export class ServiceError extends AmError<ServiceErrorCode> {}

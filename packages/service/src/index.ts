@@ -1,5 +1,8 @@
 // The base class
 
+// Batches
+export type { BatchCallback, BatchEntry, BatchOptions } from './batch.js'
+export { batch } from './batch.js'
 // Errors
 export type { ServiceErrorCode } from './errors.js'
 export { RequestError, ServiceError } from './errors.js'

@@ -16,6 +16,7 @@ import {
   type SupervisorOptions,
 } from '@am/bus-core'
 import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/codec'
+import { type Batch, type BatchHost, type BatchMember, batchOf } from './batch.js'
 import { RequestError, ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
 import { type HealthMembership, joinHealthServer } from './health.js'
@@ -364,6 +365,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   #tracing: Tracing | undefined
   /** The last connection generation lost: deliveries of it and before can no longer be acked. */
   #lostGeneration = 0
+  /** The `batch()` entries of the handler table. */
+  #batches: Batch[] = []
   /** What handling contexts may call; closures, so that nothing internal is an instance member a subclass could shadow. */
   readonly #internals: ServiceInternals = {
     sendEvent: (name, payload, conversationId, mandatory) => this.#sendEvent(name, payload, conversationId, mandatory),
@@ -372,6 +375,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     sendResult: (destination, payload, status, options) => this.#sendResult(destination, payload, status, options),
     log: (level, short, options) => this.log(level, short, options),
     connectionGone: (delivery) => delivery.generation <= this.#lostGeneration,
+    fail: (delivery, conversationId, error, record) => this.#fail(delivery, conversationId, error, record),
   }
 
   constructor(options: ServiceOptions) {
@@ -634,25 +638,39 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   async #boot(): Promise<void> {
     if (this.#stopping) return
     const table = this.handlers()
-    const build = (entries: Record<string, unknown> | undefined): HandlerTable<AnyHandler> => {
+    if (!this.name || /[#*\s]/.test(this.name)) {
+      throw new ServiceError('SERVICE_INVALID', `invalid service name '${this.name}': name the logical service`)
+    }
+    const host = this.#batchHost()
+    const batches: Batch[] = []
+    const build = (
+      entries: Record<string, unknown> | undefined,
+      origin: Origin | 'results',
+    ): HandlerTable<AnyHandler> => {
       const pairs: Array<[string, AnyHandler]> = []
       for (const [key, handler] of Object.entries(entries ?? {})) {
         if (typeof handler !== 'function') {
           throw new ServiceError('SERVICE_INVALID', `the handler of '${key}' in ${this.name} is not a function`)
         }
+        const batched = batchOf(handler)
+        if (batched) {
+          if (origin === 'configurations') {
+            throw new ServiceError('SERVICE_INVALID', `the configuration '${key}' in ${this.name} cannot be batched`)
+          }
+          batched.attach(host, key)
+          batches.push(batched)
+        }
         pairs.push([key, handler as AnyHandler])
       }
       return new HandlerTable(pairs)
     }
-    if (!this.name || /[#*\s]/.test(this.name)) {
-      throw new ServiceError('SERVICE_INVALID', `invalid service name '${this.name}': name the logical service`)
-    }
     this.#tables = {
-      events: build(table.events),
-      commands: build(table.commands),
-      results: build(table.results),
-      configurations: build(table.configurations),
+      events: build(table.events, 'events'),
+      commands: build(table.commands, 'commands'),
+      results: build(table.results, 'results'),
+      configurations: build(table.configurations, 'configurations'),
     }
+    this.#batches = batches
     const topology = eventailTopology({
       service: this.name,
       events: this.#tables.events.keys,
@@ -691,6 +709,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     this.#bus = bus
     bus.on('disconnected', ({ generation }) => {
       if (generation > this.#lostGeneration) this.#lostGeneration = generation
+      // Their messages come back to the queue: a batch must not count them any more.
+      for (const batched of this.#batches) batched.prune()
       if (this.#stopping) return
       this.#setState('reconnecting')
       if (this.#tables?.configurations.size) {
@@ -777,6 +797,8 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.#configConsumer = undefined
       // A broker that stopped answering never confirms the cancels: bound the wait.
       await within(Promise.allSettled(consumers.map((c) => c.cancel())), left())
+      // Pending batches run now; they count as messages in flight, waited for below.
+      for (const batched of this.#batches) void batched.flush()
       if (this.#handling > 0) {
         await within(
           new Promise<void>((resolve) => {
@@ -884,7 +906,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       } else if (failure instanceof PublishError && failure.code === 'PUBLISH_CHANNEL_CLOSED') return
       else {
         if (record !== undefined) record.handlerErrors += 1
-        this.#fail(delivery, envelope, failure, record)
+        this.#fail(delivery, envelope.conversationId, failure, record)
         return
       }
     }
@@ -895,7 +917,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       if (error instanceof PublishError && error.code === 'PUBLISH_CHANNEL_CLOSED') return // redelivered anyway
       if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED') returned ??= error
       else {
-        this.#fail(delivery, envelope, error, record)
+        this.#fail(delivery, envelope.conversationId, error, record)
         return
       }
     }
@@ -918,10 +940,9 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   }
 
   /** Handler failure: ALERT, requeue once, then EMERGENCY and dead-letter. */
-  #fail(delivery: Delivery, envelope: Envelope, error: unknown, record: InputRecord | undefined): void {
+  #fail(delivery: Delivery, conversationId: string, error: unknown, record: InputRecord | undefined): void {
     const rk = routingKeyOf(delivery)
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
-    const conversationId = envelope.conversationId
     this.#tracing?.recordFailure(error)
     this.log('ALERT', `Unhandled error while processing message ${rk}`, { full, conversationId })
     const count = deliveryCount(delivery)
@@ -930,6 +951,36 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       this.log('EMERGENCY', `Giving up on ${rk}`, { full, conversationId })
       nack(delivery, false, record)
     } else nack(delivery, true, record)
+  }
+
+  /** What the batches of the handler table may call. */
+  #batchHost(): BatchHost {
+    return {
+      service: this.name,
+      prefetch: this.#options.prefetch ?? 3,
+      hold: () => {
+        this.#handling += 1
+        let held = true
+        return () => {
+          if (!held) return
+          held = false
+          this.#handled()
+        }
+      },
+      watchLoose: () => {
+        const before = this.#loosePublishes.size > 0 ? [...this.#loosePublishes.values()] : NO_LOOSE
+        return async () => {
+          const after = this.#loosePublishes.size > 0 ? [...this.#loosePublishes.values()] : NO_LOOSE
+          // Every loose publish unsettled now or at the start, i.e. numbered up to the last one.
+          if (after.length > 0) {
+            await new Promise<void>((resolve) => this.#looseWaiters.push({ upTo: this.#looseCount, resolve }))
+          }
+          return [...before, ...after].map((entry) => entry.result as PromiseSettledResult<void>)
+        }
+      },
+      log: (level, short, options) => this.log(level, short, options),
+      error: (message) => this.#logger?.error(message),
+    }
   }
 
   // Internals shared with contexts ---------------------------------------------------------------
@@ -1125,9 +1176,11 @@ interface ServiceInternals {
   log(level: LevelName | number, short: string, options?: LogOptions): void
   /** True when the connection that delivered `delivery` is gone (its tag can no longer be acked). */
   connectionGone(delivery: Delivery): boolean
+  /** The failing-handler policy: requeue once, then dead-letter. */
+  fail(delivery: Delivery, conversationId: string, error: unknown, record: InputRecord | undefined): void
 }
 
-class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
+class HandlingContext<M extends ServiceMessages> implements CommandContext<M>, BatchMember {
   readonly kind: MessageKind
   readonly routingKey: string
   readonly exchange: string
@@ -1218,6 +1271,22 @@ class HandlingContext<M extends ServiceMessages> implements CommandContext<M> {
   /** @internal */
   ackNow(): void {
     ack(this.delivery, this.record)
+  }
+
+  /** @internal */
+  nackNow(requeue: boolean): void {
+    nack(this.delivery, requeue, this.record)
+  }
+
+  /** @internal */
+  failNow(error: unknown, byHandler: boolean): void {
+    if (byHandler && this.record !== undefined) this.record.handlerErrors += 1
+    this.service.fail(this.delivery, this.conversationId, error, this.record)
+  }
+
+  /** @internal */
+  isConnectionLost(): boolean {
+    return this.gone()
   }
 
   private reply(payload: unknown, status: ResultStatus): Promise<void> {
