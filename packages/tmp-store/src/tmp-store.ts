@@ -423,6 +423,12 @@ export async function createTmpStore(options: TmpStoreOptions): Promise<TmpStore
     redis = new Redis({ ...common, host, port })
   }
   const store = new TmpStore(redis, { namespace, ttl, where, commandTimeout, logger })
+  // connect() itself only says 'Connection is closed.': the 'error' event has the reason.
+  let lastError: Error | undefined
+  const onError = (error: Error) => {
+    lastError = error
+  }
+  redis.on('error', onError)
   let timer: NodeJS.Timeout | undefined
   try {
     await Promise.race([
@@ -433,13 +439,19 @@ export async function createTmpStore(options: TmpStoreOptions): Promise<TmpStore
     ])
   } catch (error) {
     store.destroy()
+    const reason = lastError ?? (error as Error)
+    const advice =
+      reason instanceof ReplyError ? 'check the password and the database number' : 'start Redis or check the address'
     throw new TmpStoreError(
       'STORE_UNAVAILABLE',
-      `cannot connect to ${where}: ${redactUrl((error as Error).message)}: start Redis or check the address`,
-      { cause: error },
+      `cannot connect to ${where}: ${redactUrl(reason.message)}: ${advice}`,
+      {
+        cause: reason,
+      },
     )
   } finally {
     clearTimeout(timer)
+    redis.off('error', onError)
   }
   return store
 }
