@@ -442,13 +442,11 @@ export async function createTmpStore(options: TmpStoreOptions): Promise<TmpStore
     const reason = lastError ?? (error as Error)
     const advice =
       reason instanceof ReplyError ? 'check the password and the database number' : 'start Redis or check the address'
-    throw new TmpStoreError(
-      'STORE_UNAVAILABLE',
-      `cannot connect to ${where}: ${redactUrl(reason.message)}: ${advice}`,
-      {
-        cause: reason,
-      },
-    )
+    // ioredis says 'All sentinels are unreachable. Retrying from scratch after 400ms. Last error: …'.
+    const said = reason.message.startsWith('All sentinels are unreachable') ? 'no sentinel answered' : reason.message
+    throw new TmpStoreError('STORE_UNAVAILABLE', `cannot connect to ${where}: ${redactUrl(said)}: ${advice}`, {
+      cause: reason,
+    })
   } finally {
     clearTimeout(timer)
     redis.off('error', onError)
