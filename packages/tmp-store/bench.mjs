@@ -3,6 +3,7 @@
 // `node bench.mjs`. Each cell is the best of 3 runs of BENCH_SECONDS (0.5 by default), after a
 // warm-up, store and raw runs alternating so that a busy machine hurts both alike.
 import { readFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { encode } from '@am/codec'
 import { Redis } from 'ioredis'
 import { createTmpStore } from './dist/index.js'
@@ -102,7 +103,7 @@ await store.set('p', VALUE)
 await raw.setex(ns('raw-p'), 270, body)
 const { version } = JSON.parse(readFileSync(new URL('./node_modules/ioredis/package.json', import.meta.url), 'utf8'))
 console.log(
-  `@am/tmp-store vs raw ioredis ${version}, redis-server on ${server.address}, best of ${RUNS} × ${SECONDS} s per cell, Node ${process.version}`,
+  `@am/tmp-store vs raw ioredis ${version}, redis-server on ${server.address}, best of ${RUNS} × ${SECONDS} s per cell, Node ${process.version}, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(1)}`,
 )
 console.log('')
 console.log(

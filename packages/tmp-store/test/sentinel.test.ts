@@ -31,7 +31,7 @@ describe('Redis Sentinel', () => {
       namespace: 'failover:',
       sentinels: sentinels.map((s) => s.address),
       masterName: 'store',
-      commandTimeout: 1000,
+      commandTimeout: 250,
       logger,
     })
     onTestFinished(() => store.close())
