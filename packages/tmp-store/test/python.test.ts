@@ -86,15 +86,17 @@ describe('sharing the store with a Python (eventail) instance', () => {
 
   it('gives each value to exactly one of Python and us when both pop at once', async () => {
     const store = await openStore(redis.server.address)
-    const keys = Array.from({ length: 300 }, (_, i) => `job-${i}`)
+    const keys = Array.from({ length: 2000 }, (_, i) => `job-${i}`)
     await store.mset(Object.fromEntries(keys.map((key, i) => [key, i])))
     const py = livePeer(store.namespace, 'pop-all', ...keys)
+    expect(await py.next()).toBe('ready')
     py.goOn()
     const ours: string[] = []
     for (const key of keys) if ((await store.pop(key)) !== undefined) ours.push(key)
     const theirs = (await py.next()) as string[]
-    expect([...ours, ...theirs].sort()).toEqual([...keys].sort())
-    expect(ours.filter((key) => theirs.includes(key))).toEqual([])
+    const both = ours.filter((key) => theirs.includes(key))
+    // We pop from the first key, Python from the last: both take some, none twice, none lost.
+    expect([ours.length > 0, theirs.length > 0, both, ours.length + theirs.length]).toEqual([true, true, [], 2000])
   })
 
   it('waits for the creation lock Python holds, and uses its value', async () => {

@@ -84,9 +84,11 @@ elif action == "read":
             "ttls": [r.ttl(k("ts-short"))],
         }
     )
-elif action == "pop-all":
+elif action == "pop-all":  # from the last key to the first
+    r.ping()
+    out("ready")
     sys.stdin.readline()
-    out([key for key in args if pop(key) is not None])
+    out([key for key in reversed(args) if pop(key) is not None])
 elif action == "try-lock":
     lock = r.lock(args[0] + "_lock", timeout=5, blocking_timeout=float(args[1]))
     got = lock.acquire()
