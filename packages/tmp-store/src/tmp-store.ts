@@ -291,7 +291,10 @@ export class TmpStore {
     return this.#closing
   }
 
-  /** Disconnects at once; commands in flight fail with `STORE_CLOSED`. */
+  /**
+   * Disconnects without waiting. Commands already sent may still complete (Redis has run them);
+   * the others fail with `STORE_CLOSED`, as does every later call.
+   */
   destroy(): void {
     this.#closing ??= Promise.resolve()
     this.#redis.disconnect()

@@ -148,6 +148,23 @@ describe('errors', () => {
     expect(store.isReady).toBe(false)
   })
 
+  it('lets the commands in flight finish on close', async () => {
+    const store = await createTmpStore({ namespace: 'graceful:', redis: redis.server.address })
+    const sets = Array.from({ length: 200 }, (_, i) => store.set(`k${i}`, i).then(() => 'ok'))
+    await store.close()
+    expect(new Set(await Promise.all(sets))).toEqual(new Set(['ok']))
+  })
+
+  it('settles every command in flight on destroy, and refuses new ones', async () => {
+    const store = await createTmpStore({ namespace: 'graceful:', redis: redis.server.address })
+    await store.set('k', 'v')
+    const peeks = Array.from({ length: 200 }, () => store.peek('k').catch((e: TmpStoreError) => e.code))
+    store.destroy()
+    const outcomes = new Set(await Promise.all(peeks))
+    expect([...outcomes].filter((o) => o !== 'v' && o !== 'STORE_CLOSED')).toEqual([])
+    await expect(store.peek('k')).rejects.toMatchObject({ code: 'STORE_CLOSED' })
+  })
+
   it('closes with await using', async () => {
     let outside: Awaited<ReturnType<typeof createTmpStore>> | undefined
     {
