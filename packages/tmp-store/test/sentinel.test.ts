@@ -51,7 +51,10 @@ describe('Redis Sentinel', () => {
         }),
       30_000,
       'the store to read from the new master',
-    )
+    ).catch(async (error: Error) => {
+      const role = await roleOf(replica.port).catch((e: Error) => e.message)
+      throw new Error(`${error.message}; replica is ${role}; last failures: ${failures.slice(-3).join(' | ')}`)
+    })
     const failoverMs = Date.now() - killedAt
     console.info(
       `tmp-store failover: first successful read ${failoverMs} ms after the master was killed (${failures.length} failed attempts)`,
