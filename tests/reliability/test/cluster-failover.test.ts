@@ -7,7 +7,7 @@ import { Capture } from './support/capture.js'
 import { accountDuplicates, describeAccount } from './support/duplicates.js'
 import { recordFigure } from './support/figures.js'
 import { Ledger } from './support/ledger.js'
-import { backlogGate, openSink, produce, Relay, settled, sleep } from './support/relay.js'
+import { backlogGate, drained, openSink, produce, Relay, sleep } from './support/relay.js'
 
 // A throwaway 3-node cluster on 5721-5723 (never the shared broker), reached as a user of its own
 // whose password is unique to this run; service queues are quorum queues.
@@ -114,7 +114,8 @@ describe('fault 3: kill -9 of the node a service given all three URLs is connect
     })
     await Promise.all([producing, fault])
     await waitFor(() => ledger.delivered.size >= ledger.confirmed.size, 120_000, 'every confirmed event downstream')
-    await settled(ledger)
+    // Asked of node 2, which stayed up all along.
+    await drained((...args) => cluster.ctl(2, ...args), '/', [`${name}.events`, sink.queue()])
 
     // Only the service's node dies: the consumer downstream (node 2) and the producer (node 3) keep
     // their connections, unless the kill cost them one too (counted).
@@ -235,7 +236,7 @@ describe('fault 4: a publisher buffering while its node is killed and brought ba
     await publisher
     await waitFor(() => pending.size === 0, 60_000, 'every publish settled')
     await waitFor(() => ledger.lost.length === 0, 60_000, 'every confirmed publish downstream')
-    await settled(ledger)
+    await drained((...args) => cluster.ctl(2, ...args), '/', [sink.queue()])
 
     const flushedAt = Math.min(
       ...[...sink.arrivals].filter(([id]) => Number(id.slice(event.length + 1)) >= firstBuffered).map(([, at]) => at),

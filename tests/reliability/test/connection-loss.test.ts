@@ -3,12 +3,12 @@ import { encode } from '@am/codec'
 import { eventProperties } from '@am/service'
 import { closeConnections, listConnections, rabbitmqctl, uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it } from 'vitest'
-import { cleanupQueues, deadLetters, logSpy, peer } from './support/broker.js'
+import { cleanupQueues, deadLetters, logSpy, peer, vhost } from './support/broker.js'
 import { Capture, GUEST_PASSWORD } from './support/capture.js'
 import { accountDuplicates, describeAccount } from './support/duplicates.js'
 import { recordFigure } from './support/figures.js'
 import { Ledger } from './support/ledger.js'
-import { backlogGate, openSink, produce, Relay, settled, sleep, type Tracer } from './support/relay.js'
+import { backlogGate, drained, openSink, produce, Relay, sleep, type Tracer } from './support/relay.js'
 
 // Fault 1, on the shared broker: only this service's own connection is closed, found by its name.
 const url = inject('amqpUrl')
@@ -23,6 +23,7 @@ describe('fault 1: the service connection is force-closed at random moments', ()
   it(`relays ≥ ${EVENTS} events through ${CLOSES} forced closes: none lost, every duplicate explained by what was in hand, resumed within 5 s`, async () => {
     const capture = new Capture()
     const name = uniqueName('rel-close')
+    cleanupQueues(name)
     const input = uniqueName('RelIn')
     const output = uniqueName('RelOut')
     const ledger = new Ledger()
@@ -86,7 +87,7 @@ describe('fault 1: the service connection is force-closed at random moments', ()
     })
     await Promise.all([producing, faults])
     await waitFor(() => ledger.delivered.size >= ledger.confirmed.size, 120_000, 'every confirmed event downstream')
-    await settled(ledger)
+    await drained(rabbitmqctl, vhost, [`${name}.events`, sink.queue()])
     for (const log of logs.logs()) capture.add(JSON.stringify(log))
 
     const resumeMs = Math.max(...resumes)

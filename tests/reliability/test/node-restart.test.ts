@@ -10,7 +10,7 @@ import { Capture } from './support/capture.js'
 import { accountDuplicates, describeAccount } from './support/duplicates.js'
 import { recordFigure } from './support/figures.js'
 import { Ledger } from './support/ledger.js'
-import { backlogGate, openSink, produce, Relay, settled, sleep } from './support/relay.js'
+import { backlogGate, drained, openSink, produce, Relay, sleep } from './support/relay.js'
 import { type SelfSigned, selfSignedCertificate, tlsListenerConfig } from './support/tls.js'
 import { runTool, toolBin } from './support/tools.js'
 
@@ -121,7 +121,7 @@ describe('fault 2: the broker node is stopped and started', () => {
     })
     await Promise.all([producing, faults])
     await waitFor(() => ledger.delivered.size >= ledger.confirmed.size, 120_000, 'every confirmed event downstream')
-    await settled(ledger)
+    await drained((...args) => cluster.ctl(1, ...args), '/', [`${name}.events`, sink.queue()])
 
     // The node stop closes every connection: the service's, the downstream consumer's and the producer's.
     const account = accountDuplicates(ledger, service.losses, {

@@ -4,13 +4,13 @@ import { fileURLToPath } from 'node:url'
 import { createSupervisor, defineTopology } from '@am/bus-core'
 import { encode } from '@am/codec'
 import { configurationProperties } from '@am/service'
-import { startProxy, uniqueName, waitFor } from '@am/testkit'
+import { rabbitmqctl, startProxy, uniqueName, waitFor } from '@am/testkit'
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
-import { cleanupQueues, peer, url } from './support/broker.js'
+import { cleanupQueues, peer, url, vhost } from './support/broker.js'
 import { Capture, GUEST_PASSWORD } from './support/capture.js'
 import { recordFigure } from './support/figures.js'
 import { Ledger } from './support/ledger.js'
-import { openSink, produce, Relay, settled } from './support/relay.js'
+import { drained, openSink, produce, Relay } from './support/relay.js'
 
 // SIGTERM to a service process in each state: it must exit by itself within the bound, with
 // nothing confirmed-then-lost and no unconfirmed publish reported as sent.
@@ -113,7 +113,7 @@ describe('SIGTERM', () => {
     const output = uniqueName('TermOut')
     const ledger = new Ledger()
     tally(ledger)
-    await using _sink = await openSink({
+    await using sink = await openSink({
       urls: url,
       routingKey: output,
       ledger,
@@ -133,7 +133,7 @@ describe('SIGTERM', () => {
     await using drain = new Relay(name, input, output, ledger, { urls: url, prefetch: 50, handleSignals: false })
     await drain.start()
     await waitFor(() => ledger.delivered.size >= ledger.confirmed.size, 60_000, 'every confirmed input relayed')
-    await settled(ledger, 500)
+    await drained(rabbitmqctl, vhost, [`${name}.events`, sink.queue()])
     expect(code).toBe(0)
     expect(ms).toBeLessThan(EXIT_BOUND_MS)
     expect(relayedByChild).toBeLessThan(5_000)
@@ -167,7 +167,7 @@ describe('SIGTERM', () => {
     const name = uniqueName('rel-term-pub')
     const ledger = new Ledger()
     tally(ledger)
-    await using _sink = await openSink({
+    await using sink = await openSink({
       urls: url,
       routingKey: `${name}-Pub`,
       ledger,
@@ -182,7 +182,7 @@ describe('SIGTERM', () => {
     for (const id of sent) ledger.confirm(id)
     for (const line of rejected) ledger.reject(line.rejected as string, line.code as string)
     await waitFor(() => ledger.lost.length === 0, 30_000, 'every publish reported sent to be delivered')
-    await settled(ledger, 500)
+    await drained(rabbitmqctl, vhost, [sink.queue()])
     expect([code, ms < EXIT_BOUND_MS]).toEqual([0, true])
     expect(ledger.lost).toEqual([])
     expect(ledger.duplicates).toBe(0)

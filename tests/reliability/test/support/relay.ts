@@ -178,6 +178,8 @@ export interface Sink {
   arrivals: Map<string, number>
   /** Connections of the consumer downstream lost so far. */
   losses: () => number
+  /** The actual name of its queue (a server-named one changes with each connection). */
+  queue: () => string
   /** Resolves with the arrival time of the first output relayed on a generation above `gen`. */
   firstAfter(gen: number, timeoutMs?: number): Promise<number>
 }
@@ -234,6 +236,7 @@ export async function openSink(options: SinkOptions): Promise<Sink & AsyncDispos
     firstByGeneration,
     arrivals,
     losses: () => losses,
+    queue: () => bus.queueName('sink') as string,
     firstAfter: async (gen, timeoutMs = 60_000) => {
       const later = (): number | undefined => {
         const times = [...firstByGeneration].filter(([g]) => g > gen).map(([, at]) => at)
@@ -263,21 +266,26 @@ export function randomPoints(count: number, from: number, to: number): number[] 
   return Array.from({ length: count }, () => Math.floor(from + Math.random() * (to - from))).sort((a, b) => a - b)
 }
 
-/** Resolves once nothing new reached the ledger downstream for `quietMs`. */
-export async function settled(ledger: Ledger, quietMs = 1_000): Promise<void> {
-  const total = (): number => [...ledger.delivered.values()].reduce((a, b) => a + b, 0)
-  let last = total()
-  let since = Date.now()
+/** Runs rabbitmqctl against the node that holds the queues (with `-q`). */
+export type Ctl = (...args: string[]) => Promise<string>
+
+/**
+ * Resolves once no copy can still come downstream: `queues` (the service's input queue, the
+ * downstream consumer's queue) hold nothing, ready or unacked. The relay acks an input only once
+ * its output is confirmed, i.e. queued downstream, so nothing is then on its way.
+ */
+export async function drained(ctl: Ctl, vhost: string, queues: readonly string[], timeoutMs = 60_000): Promise<void> {
   await waitFor(
-    () => {
-      const now = total()
-      if (now !== last) {
-        last = now
-        since = Date.now()
-      }
-      return Date.now() - since >= quietMs
+    async () => {
+      const listed = (
+        await ctl('list_queues', '-p', vhost, 'name', 'messages', 'messages_unacknowledged', '--no-table-headers')
+      )
+        .split('\n')
+        .map((line) => line.split('\t'))
+        .filter(([name]) => queues.includes(name as string))
+      return listed.length === queues.length && listed.every(([, ready, unacked]) => ready === '0' && unacked === '0')
     },
-    60_000,
-    'the downstream consumer to settle',
+    timeoutMs,
+    `${queues.join(' and ')} empty, nothing unacked`,
   )
 }
