@@ -146,7 +146,8 @@ describe('fault 2: the broker node is stopped and started', () => {
     expect(ledger.strangers).toEqual([])
     expect(ledger.redeliveries).toBeGreaterThan(0)
     expect(service.losses.map((l) => l.generation)).toEqual(Array.from({ length: RESTARTS }, (_, i) => i + 1))
-    expect(account.inHand.filter((n) => n === 0)).toEqual([])
+    // No check that each stop hit messages in hand: a stopping node may stop delivering before it
+    // closes the connections, and the service then acks all it held (acks the node may lose).
     expect(account.unexplained).toEqual([])
     expect(account.duplicates).toBe(ledger.duplicates)
     expect(ledger.duplicates).toBeLessThanOrEqual(account.bound)
