@@ -251,12 +251,17 @@ describe('fault 4: a publisher buffering while its node is killed and brought ba
       messages: seq,
       lost: ledger.lost.length,
       duplicates: ledger.duplicates,
+      // Nothing here is in hand at the fault: the publisher consumes nothing, and the consumer
+      // downstream (node 2) keeps its connection; a rejected publish is reported, not repeated.
+      bound: 0,
       resumeMs: flushedAt - backAt,
       notes: `${RATE} publishes/s by a publish-only service given node ${victim} only; ${ledger.confirmed.size} confirmed and delivered, ${[...ledger.rejections].map(([code, n]) => `${n} ${code}`).join(', ')} reported to the caller, 0 unsettled; buffer peak ${maxBuffered} messages / ${maxBytes} bytes (limit ${MAX_BUFFERED}); heap growth ${heapGrowthMb.toFixed(1)} MB; resume = node back (its start script returned, or the publisher reconnected, whichever came first) → first buffered message downstream`,
     })
     expect(outcomes.size).toBe(seq)
     expect(ledger.lost).toEqual([])
     expect(ledger.strangers).toEqual([])
+    expect(sink.losses()).toBe(0)
+    expect(ledger.duplicates).toBe(0)
     expect(fullIds.length).toBeGreaterThan(0)
     expect(fullIds.filter((id) => ledger.delivered.has(id))).toEqual([])
     expect(maxBuffered).toBeLessThanOrEqual(MAX_BUFFERED)
