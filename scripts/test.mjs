@@ -3,7 +3,7 @@
 // one closing line, "N passed, N failed", which is what CI reads. Exits non-zero when turbo
 // failed, a test failed, or no test ran at all.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -14,7 +14,10 @@ for (const group of ['packages', 'apps', 'tests']) {
   for (const name of readdirSync(dir)) reports.push(join(dir, name, '.vitest', 'results.json'))
 }
 for (const single of ['bench', 'examples']) reports.push(join(root, single, '.vitest', 'results.json'))
+// Only this run's results count: the reports of an earlier run are deleted first, and a report
+// older than the run (written by something else meanwhile) is ignored below.
 for (const report of reports) rmSync(report, { force: true })
+const started = Date.now()
 
 const extra = process.argv.slice(2)
 const turbo = spawnSync(
@@ -31,7 +34,7 @@ let passed = 0
 let failed = 0
 let skipped = 0
 for (const report of reports) {
-  if (!existsSync(report)) continue
+  if (!existsSync(report) || statSync(report).mtimeMs < started) continue
   const json = JSON.parse(readFileSync(report, 'utf8'))
   passed += json.numPassedTests
   failed += json.numFailedTests + (json.numRuntimeErrors ?? 0)

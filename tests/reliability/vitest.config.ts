@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['@am/testkit/global-setup'],
+    globalSetup: ['@am/testkit/global-setup', './test/support/run-setup.ts'],
     // The suites load the machine (streams of thousands of messages, throwaway RabbitMQ nodes):
     // one file at a time, with room for node boots.
     fileParallelism: false,

@@ -1,12 +1,51 @@
-// Writes docs/reliability.md from the figures the last run of the suites measured
-// (.vitest/reliability.json, written by test/support/figures.ts): `pnpm report` after `pnpm test`.
+// Writes docs/reliability.md from this run of the suites only: the figures its tests wrote
+// (.vitest/figures.ndjson, deleted at the start of every run by test/support/run-setup.ts) and
+// the outcome of each test in its vitest results (.vitest/results.json). A row is "pass" only when
+// the test that measured it passed; a run with any failed test is marked FAILED at the top.
+// `pnpm test && pnpm report`, or `pnpm report` after a failed `pnpm test` to record the failure.
 import { execFileSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-const figures = fileURLToPath(new URL('../.vitest/reliability.json', import.meta.url))
+const figuresFile = fileURLToPath(new URL('../.vitest/figures.ndjson', import.meta.url))
+const resultsFile = fileURLToPath(new URL('../.vitest/results.json', import.meta.url))
 const target = fileURLToPath(new URL('../../../docs/reliability.md', import.meta.url))
-const { measuredAt, environment, rows } = JSON.parse(readFileSync(figures, 'utf8'))
+if (!existsSync(resultsFile)) {
+  console.error(`no ${resultsFile}: run pnpm test first`)
+  process.exit(1)
+}
+const results = JSON.parse(readFileSync(resultsFile, 'utf8'))
+const rows = existsSync(figuresFile)
+  ? readFileSync(figuresFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .filter((row) => Date.parse(row.measuredAt) >= results.startTime)
+      .sort((a, b) => a.id.localeCompare(b.id))
+  : []
+
+const tests = results.testResults.flatMap((file) =>
+  file.assertionResults.map((a) => ({
+    file: file.name,
+    fileStatus: file.status,
+    name: [...a.ancestorTitles, a.title].join(' > '),
+    status: a.status,
+  })),
+)
+const failedTests = tests.filter((t) => t.status === 'failed')
+const crashedFiles = results.testResults.filter(
+  (f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'),
+)
+const failed = !results.success || failedTests.length > 0 || crashedFiles.length > 0 || rows.length === 0
+/** A row passes when every test it names ran in this run and passed, and its file did not fail around them. */
+const outcome = (row) => {
+  const mine = tests.filter(
+    (t) =>
+      t.file === row.file &&
+      (t.name === row.test || row.test?.endsWith(` > ${t.name}`) || t.name.startsWith(`${row.test} > `)),
+  )
+  return mine.length > 0 && mine.every((t) => t.status === 'passed' && t.fileStatus === 'passed') ? 'pass' : 'FAILED'
+}
 
 let rabbitmq = 'RabbitMQ'
 try {
@@ -14,33 +53,47 @@ try {
 } catch {
   // not on this machine: the version stays unnamed
 }
-const number = (n) => n.toLocaleString('en-US')
+const number = (n) => (n === null || n === undefined ? '—' : n.toLocaleString('en-US'))
 const cell = (text) => String(text).replaceAll('|', '\\|')
 const table = [
-  '| scenario | messages | lost | duplicates | resume time | outcome |',
-  '| --- | ---: | ---: | ---: | ---: | --- |',
+  '| scenario | messages | lost | duplicates | bound | in hand | resume time | outcome |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...rows.map(
     (r) =>
-      `| ${cell(r.scenario)} | ${number(r.messages)} | ${r.lost} | ${number(r.duplicates)} | ${r.resumeMs === null ? '—' : `${number(r.resumeMs)} ms`} | ${r.outcome} |`,
+      `| ${cell(r.scenario)} | ${number(r.messages)} | ${number(r.lost)} | ${number(r.duplicates)} | ${number(r.bound)} | ${number(r.inHand)} | ${r.resumeMs === null ? '—' : `${number(r.resumeMs)} ms`} | ${outcome(r)} |`,
   ),
 ]
 const notes = rows.map((r) => `- **${cell(r.scenario)}**: ${r.notes ?? ''}`)
+const verdict = failed
+  ? `**This run FAILED**: ${[...failedTests.map((t) => t.name), ...crashedFiles.map((f) => `${f.name} (did not run to the end)`)].map(cell).join('; ') || 'no figures were written'}.`
+  : `Every test of the run passed (${tests.length}).`
+const measuredAt = new Date(results.startTime).toISOString()
+const environment = { node: process.versions.node, cpus: (await import('node:os')).availableParallelism() }
 
 writeFileSync(
   target,
   `# Reliability
 
 What \`tests/reliability\` (\`@am/reliability-tests\`, run by \`pnpm test\`) measured in its last
-recorded run: ${measuredAt.slice(0, 16).replace('T', ' ')} UTC, ${environment.cpus} cores, Node ${environment.node},
-${rabbitmq}, while other suites ran beside it. Regenerate with
-\`cd tests/reliability && pnpm test && pnpm report\`.
+run: ${measuredAt.slice(0, 16).replace('T', ' ')} UTC, ${environment.cpus} cores, Node ${environment.node},
+${rabbitmq}, while other suites ran beside it. Every figure below comes from that run, and each
+outcome is its test's result in it. Regenerate with \`cd tests/reliability && pnpm test; pnpm report\`.
+
+${verdict}
 
 Every test message carries a unique id. A ledger records what the broker confirmed to the
 publisher, what the service received and emitted (its confirmed outputs), and what reached the
 consumer downstream. **Lost** = confirmed but never delivered downstream; it must be 0.
-**Duplicates** are extra copies downstream (at-least-once); each scenario checks them against the
-in-flight window at its faults (prefetch of the service and of the downstream consumer, publisher
-confirm window). **Resume time** is the longest wait, over the scenario's faults, from the fault
+**Duplicates** are extra copies downstream (at-least-once). Only deliveries in hand at a fault may
+repeat: when a connection of the service is lost, the suite notes what it held (**in hand**:
+delivered, not yet acked, and among them the ones whose output had already gone out), and every
+extra copy must be explained by a cause: an output out before the loss, an ack lost with the
+connection (the broker redelivered an input the service had acked), a redelivery to the consumer
+downstream after its own connection was lost, an input the producer published again after a
+rejected attempt. A copy no cause explains fails the scenario. **Bound** is what the design
+allows, derived from the run: per lost service connection, the outputs out plus the acks that may
+have been on the wire (prefetch − in hand); per lost downstream connection, its prefetch; one per
+repeated publish. **Resume time** is the longest wait, over the scenario's faults, from the fault
 (or the node's return) to the first message relayed on the new connection.
 
 ${table.join('\n')}
@@ -78,10 +131,12 @@ ${notes.join('\n')}
   8e541a9 \`stop()\` spends one \`stopTimeoutMs\` and \`close()\` one \`closeTimeoutMs\` in all.
 - Nearly every message in hand at a connection loss came out twice (116–193 duplicates over ten
   forced closes): the handler of the dead connection published its output on the next one while the
-  input was redelivered. Since 08bf95b such outputs are not sent (0–15 duplicates).
+  input was redelivered. Since 08bf95b such outputs are not sent. Scenario 1 now fails when they
+  are: each such copy comes from a delivery in hand at the loss whose output had not gone out, which
+  no cause explains, and the derived bound counts only the outputs out.
 - Ten forced closes 0.5–3 s apart sometimes took 16–20 s to resume: the backoff only reset after a
   connection had stayed up 3 s, so quick faults grew it as a flapping broker would. It resets after
-  1 s since c8134a3 (resume 94–140 ms).
+  1 s since c8134a3; scenario 1 asserts each resume under 5 s.
 `,
 )
 console.log(`wrote ${target}`)

@@ -85,8 +85,19 @@ export async function deadLetters(bus: Supervisor, service: string): Promise<Spy
   onTestFinished(async () => {
     await rabbitmqctl('clear_policy', '-p', vhost, policy).catch(() => undefined)
   })
-  // policies apply asynchronously
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // A policy applies to existing queues asynchronously: wait until each of the service's queues
+  // that exists already lists it (queues declared later get it at declaration).
+  const queues = [`${service}.events`, `${service}.commands`]
+  await waitFor(
+    async () => {
+      const listed = (await rabbitmqctl('list_queues', '-p', vhost, 'name', 'policy', '--no-table-headers'))
+        .split('\n')
+        .map((line) => line.split('\t'))
+      return listed.filter(([name]) => queues.includes(name as string)).every(([, applied]) => applied === policy)
+    },
+    10_000,
+    `policy ${policy} on the queues of ${service}`,
+  )
   return dead
 }
 

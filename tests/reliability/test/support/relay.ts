@@ -1,4 +1,10 @@
-import { createSupervisor, type PublishError, type Supervisor, type SupervisorOptions } from '@am/bus-core'
+import {
+  createSupervisor,
+  type Delivery,
+  type PublishError,
+  type Supervisor,
+  type SupervisorOptions,
+} from '@am/bus-core'
 import { decode, encode } from '@am/codec'
 import { eventProperties, type Handlers, Service, type ServiceOptions } from '@am/service'
 import { waitFor } from '@am/testkit'
@@ -12,6 +18,28 @@ export interface Tracer {
 }
 
 /**
+ * What the service held of one connection when it was lost, taken when the supervisor reports the
+ * loss: deliveries of that connection not yet acked (in hand), and among them those whose handler
+ * had already published its output (which may have reached the broker).
+ */
+export interface Loss {
+  generation: number
+  /** Delivered on the lost connection, not yet acked. */
+  inHand: number
+  /** Ids in hand whose output was already published before the loss. */
+  outputsOut: Set<string>
+  /** Ids acked on the lost connection: if the broker redelivers one, its ack was lost with it. */
+  acked: Set<string>
+}
+
+interface Handling {
+  id: string
+  delivery: Delivery
+  /** The handler called publishEvent. */
+  published: boolean
+}
+
+/**
  * A service that relays every `input` event as an `output` event with the same id, awaiting the
  * confirm of its output inside the handler (as a service author would), and tells the ledger.
  * `workMs` stands for the handler's own work (a database call…) before it publishes: with a
@@ -21,6 +49,9 @@ export class Relay extends Service {
   readonly name: string
   /** Handler calls by the connection generation that delivered the message. */
   readonly byGeneration = new Map<number, number>()
+  /** One entry per connection lost while the service ran. */
+  readonly losses: Loss[] = []
+  readonly #handlings = new Map<number, Handling[]>()
 
   constructor(
     name: string,
@@ -34,15 +65,39 @@ export class Relay extends Service {
     this.name = name
   }
 
+  override start(): Promise<void> {
+    const started = super.start()
+    // The supervisor exists once start() returns; the loss is noted before any handler resumes.
+    this.supervisor?.on('disconnected', ({ generation }) => this.#noteLoss(generation))
+    return started
+  }
+
+  #noteLoss(generation: number): void {
+    const handlings = this.#handlings.get(generation) ?? []
+    const inHand = handlings.filter((h) => !h.delivery.settled)
+    this.losses.push({
+      generation,
+      inHand: inHand.length,
+      outputsOut: new Set(inHand.filter((h) => h.published).map((h) => h.id)),
+      acked: new Set(handlings.filter((h) => h.delivery.settled).map((h) => h.id)),
+    })
+    this.#handlings.delete(generation)
+  }
+
   protected handlers(): Handlers {
     return {
       events: {
         [this.input]: async (payload, ctx) => {
           const { id } = payload as Tracer
           const gen = ctx.delivery.generation
-          this.ledger.receive(id)
+          this.ledger.receive(id, ctx.delivery.redelivered)
           this.byGeneration.set(gen, (this.byGeneration.get(gen) ?? 0) + 1)
+          const handling: Handling = { id, delivery: ctx.delivery, published: false }
+          const ofGen = this.#handlings.get(gen)
+          if (ofGen) ofGen.push(handling)
+          else this.#handlings.set(gen, [handling])
           if (this.workMs > 0) await sleep(this.workMs)
+          handling.published = true
           await ctx.publishEvent(this.output, { id, gen } satisfies Tracer)
           this.ledger.emit(id)
         },
@@ -121,6 +176,10 @@ export interface Sink {
   firstByGeneration: Map<number, number>
   /** Arrival time of the first copy of each id. */
   arrivals: Map<string, number>
+  /** Connections of the consumer downstream lost so far. */
+  losses: () => number
+  /** The actual name of its queue (a server-named one changes with each connection). */
+  queue: () => string
   /** Resolves with the arrival time of the first output relayed on a generation above `gen`. */
   firstAfter(gen: number, timeoutMs?: number): Promise<number>
 }
@@ -156,12 +215,16 @@ export async function openSink(options: SinkOptions): Promise<Sink & AsyncDispos
   })
   const firstByGeneration = new Map<number, number>()
   const arrivals = new Map<string, number>()
+  let losses = 0
+  bus.on('disconnected', () => {
+    losses += 1
+  })
   await bus.ready()
   await bus.consume(
     'sink',
     (delivery) => {
       const { id, gen = 0 } = decode(delivery.body, delivery.properties.contentType as string) as Tracer
-      ledger.deliver(id)
+      ledger.deliver(id, { gen, sinkGen: delivery.generation, redelivered: delivery.redelivered })
       if (!arrivals.has(id)) arrivals.set(id, Date.now())
       if (!firstByGeneration.has(gen)) firstByGeneration.set(gen, Date.now())
       delivery.ack()
@@ -172,6 +235,8 @@ export async function openSink(options: SinkOptions): Promise<Sink & AsyncDispos
     bus,
     firstByGeneration,
     arrivals,
+    losses: () => losses,
+    queue: () => bus.queueName('sink') as string,
     firstAfter: async (gen, timeoutMs = 60_000) => {
       const later = (): number | undefined => {
         const times = [...firstByGeneration].filter(([g]) => g > gen).map(([, at]) => at)
@@ -201,21 +266,26 @@ export function randomPoints(count: number, from: number, to: number): number[] 
   return Array.from({ length: count }, () => Math.floor(from + Math.random() * (to - from))).sort((a, b) => a - b)
 }
 
-/** Resolves once nothing new reached the ledger downstream for `quietMs`. */
-export async function settled(ledger: Ledger, quietMs = 1_000): Promise<void> {
-  const total = (): number => [...ledger.delivered.values()].reduce((a, b) => a + b, 0)
-  let last = total()
-  let since = Date.now()
+/** Runs rabbitmqctl against the node that holds the queues (with `-q`). */
+export type Ctl = (...args: string[]) => Promise<string>
+
+/**
+ * Resolves once no copy can still come downstream: `queues` (the service's input queue, the
+ * downstream consumer's queue) hold nothing, ready or unacked. The relay acks an input only once
+ * its output is confirmed, i.e. queued downstream, so nothing is then on its way.
+ */
+export async function drained(ctl: Ctl, vhost: string, queues: readonly string[], timeoutMs = 60_000): Promise<void> {
   await waitFor(
-    () => {
-      const now = total()
-      if (now !== last) {
-        last = now
-        since = Date.now()
-      }
-      return Date.now() - since >= quietMs
+    async () => {
+      const listed = (
+        await ctl('list_queues', '-p', vhost, 'name', 'messages', 'messages_unacknowledged', '--no-table-headers')
+      )
+        .split('\n')
+        .map((line) => line.split('\t'))
+        .filter(([name]) => queues.includes(name as string))
+      return listed.length === queues.length && listed.every(([, ready, unacked]) => ready === '0' && unacked === '0')
     },
-    60_000,
-    'the downstream consumer to settle',
+    timeoutMs,
+    `${queues.join(' and ')} empty, nothing unacked`,
   )
 }
