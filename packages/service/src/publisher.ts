@@ -32,8 +32,8 @@ export interface PublisherOptions {
    */
   json?: boolean
   /**
-   * The longest `close()` waits for unconfirmed and buffered publishes before it drops the
-   * connection, in ms.
+   * The longest `close()` waits for the connection when publishes wait to be sent, and then
+   * (the supervisor's `closeTimeoutMs`) for their confirms and the broker's close-ok, in ms each.
    * @default 10000
    */
   closeTimeoutMs?: number
@@ -150,12 +150,13 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
   }
 
   /**
-   * Closes gracefully: waits (up to `closeTimeoutMs`) until every publish made is confirmed, then
-   * closes the connection; publishes still unsent then reject. Idempotent; nothing to do when
+   * Closes gracefully: waits until every publish made is confirmed (connecting first if it is
+   * still connecting), each step bounded by `closeTimeoutMs`, then closes the connection;
+   * publishes still unsent then reject with `SUPERVISOR_CLOSED`. Idempotent; nothing to do when
    * nothing was ever published.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#bus ? this.#bus.close() : Promise.resolve()
+    this.#closing ??= this.#shutdown()
     return this.#closing
   }
 
@@ -167,6 +168,19 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
+  }
+
+  async #shutdown(): Promise<void> {
+    // Publishes made before close() hand their message to the supervisor once tracing is loaded.
+    await this.#tracing
+    const bus = this.#bus
+    if (!bus) return
+    // A supervisor closed while it connects drops what waits in its buffer: a script that
+    // publishes and closes at once would lose everything. Give the connection a chance first.
+    if (!bus.isConnected && bus.stats().buffered > 0) {
+      await readyWithin(bus, this.#options.closeTimeoutMs ?? 10_000)
+    }
+    await bus.close()
   }
 
   #connect(): SupervisorLike {
@@ -216,4 +230,16 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
  */
 export function createPublisher<M extends ServiceMessages = UntypedMessages>(options: PublisherOptions): Publisher<M> {
   return new Publisher<M>(options)
+}
+
+/** Resolves when `bus` is connected, fails for good, or after `timeoutMs`, whichever comes first. */
+async function readyWithin(bus: SupervisorLike, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    bus.ready().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs)
+    }),
+  ])
+  clearTimeout(timer)
 }
