@@ -174,11 +174,27 @@ describe('Publisher with a service', () => {
 
   it('rejects an unroutable command with PUBLISH_RETURNED', async () => {
     const { publisher: pub } = publisher()
+    const command = `${uniqueName('nobody')}.Do`
     const error = await pub
-      .sendCommand(`${uniqueName('nobody')}.Do`, {}, { conversationId: 'c', replyTo: 'x.Y' })
+      .sendCommand(command, {}, { conversationId: 'c', replyTo: 'x.Y', correlationId: 'corr' })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(PublishError)
-    expect((error as PublishError).code).toBe('PUBLISH_RETURNED')
+    const { code, message, returned } = error as PublishError
+    expect({
+      code,
+      message,
+      exchange: returned?.exchange,
+      routingKey: returned?.routingKey,
+      replyCode: returned?.replyCode,
+      correlationId: returned?.properties.correlationId,
+    }).toEqual({
+      code: 'PUBLISH_RETURNED',
+      message: `message to commands/${command} is unroutable (312 NO_ROUTE): no queue is bound for it`,
+      exchange: 'commands',
+      routingKey: command,
+      replyCode: 312,
+      correlationId: 'corr',
+    })
   })
 })
 
@@ -190,6 +206,12 @@ describe('Publisher lifecycle', () => {
     await pub.publishEvent(`${pub.name}-Happened`, 1, { conversationId: 'c' })
     expect([pub.isStarted, await connectionsNamed(connectionName)]).toEqual([true, 1])
     expect(decode((await events.next()).content, 'application/cbor')).toBe(1)
+  })
+
+  it('tries its URLs round-robin', async () => {
+    const { publisher: pub, connectionName } = publisher({ urls: ['amqp://guest:guest@127.0.0.1:1/', url] })
+    await pub.publishEvent(`${pub.name}-Happened`, 1, { conversationId: 'c' })
+    expect(await connectionsNamed(connectionName)).toBe(1)
   })
 
   it('reconnects after its connection is closed, and publishes again', async () => {
