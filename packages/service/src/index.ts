@@ -12,6 +12,9 @@ export type { LevelName, LogOptions } from './gelf.js'
 export { LEVELS } from './gelf.js'
 // Metrics
 export type { ConfirmLatencyStats, HistogramStats, InputStats, OutputStats, ServiceStats } from './metrics.js'
+// Publishing from programs that are not services
+export type { PublisherCommandOptions, PublisherEventOptions, PublisherOptions } from './publisher.js'
+export { createPublisher, Publisher } from './publisher.js'
 // Raw bodies
 export type { RawBody } from './raw.js'
 export { isRawBody, rawBody } from './raw.js'
