@@ -51,7 +51,11 @@ describe('readiness of a Service that uses the store', () => {
     })
     await worker.start()
     const port = worker.healthPort as number
-    const body = (ready: boolean) => ({ service: worker.name, state: 'ready', alive: true, ready })
+    const body = (ready: boolean) => ({
+      alive: true,
+      ready,
+      services: { [worker.name]: { state: 'ready', alive: true, ready } },
+    })
     const up = await readyz(port)
 
     await server.kill()
