@@ -898,11 +898,15 @@ export function describeConformance(title: string, make: BusFactory): void {
           topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: false }] }),
         })
         await bus.ready()
-        const disconnected = new Promise<void>((resolve) => bus.once('disconnected', () => resolve()))
+        // Published from the 'disconnected' listener itself: the bus cannot have reconnected yet.
+        const down = new Promise<{ buffered: Promise<void>; whileDown: number }>((resolve) =>
+          bus.once('disconnected', () => {
+            const buffered = bus.publish('', queue, Buffer.from('later'))
+            resolve({ buffered, whileDown: bus.stats().buffered })
+          }),
+        )
         await b.dropConnection(name)
-        await disconnected
-        const buffered = bus.publish('', queue, Buffer.from('later'))
-        const whileDown = bus.stats().buffered
+        const { buffered, whileDown } = await down
         await buffered
         expect({ whileDown, count: await b.messageCount(queue), state: bus.state }).toEqual({
           whileDown: 1,
