@@ -38,7 +38,7 @@ export interface BatchHost {
   /** Counts a running batch as a message in flight (`stop()` waits for it); call the result once done. */
   hold(): () => void
   /** Starts watching the publishes made through the service; the result waits for them and gives their outcomes. */
-  watchLoose(): () => Promise<Sent[]>
+  watchLoose(): () => Promise<Sent[]> | undefined
   log(level: LevelName | number, short: string, options?: LogOptions): void
   error(message: string): void
 }
@@ -191,7 +191,8 @@ export class Batch {
       failure = error
     }
     const outputs = await Promise.all(entries.flatMap((entry) => entry.ctx.sent))
-    outputs.push(...(await loose()))
+    const looseDone = loose()
+    if (looseDone) outputs.push(...(await looseDone))
     const settlement = decideSettlement(outcome, failure, outputs)
     switch (settlement.action) {
       case 'redelivered':

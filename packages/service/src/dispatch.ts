@@ -149,7 +149,7 @@ export class Dispatcher implements ContextHost {
     if (envelope.kind === 'configuration' && failure === undefined && outcome === true) this.options.configured()
     const looseDone = finishLoose()
     const outputs = await Promise.all(ctx.sent)
-    outputs.push(...(await looseDone))
+    if (looseDone) outputs.push(...(await looseDone))
     const settlement = decideSettlement(outcome, failure, outputs)
     switch (settlement.action) {
       case 'redelivered':

@@ -29,19 +29,24 @@ export class LoosePublishes {
 
   /**
    * Starts watching: the returned function, called once the handling is over, resolves with the
-   * results of every publish unsettled at the start or at its call.
+   * results of every publish unsettled at the start or at its call; it returns undefined when there
+   * were none (the common case: no promise).
    */
-  watch(): () => Promise<Sent[]> {
-    const before = this.#snapshot()
-    return async () => {
-      const after = this.#snapshot()
-      // Every publish unsettled now or at the start, i.e. numbered up to the last one.
-      if (after.length > 0) {
-        await new Promise<void>((resolve) => this.#waiters.push({ upTo: this.#count, resolve }))
-      }
-      if (before.length + after.length === 0) return []
-      return [...before, ...after].map((entry) => entry.result as Sent)
+  watch(): () => Promise<Sent[]> | undefined {
+    if (this.#pending.size === 0) return this.#finishAfter
+    const before = [...this.#pending.values()]
+    return () => this.#finish(before)
+  }
+
+  readonly #finishAfter = (): Promise<Sent[]> | undefined => (this.#pending.size > 0 ? this.#finish(NONE) : undefined)
+
+  async #finish(before: readonly Entry[]): Promise<Sent[]> {
+    const after = this.#snapshot()
+    // Every publish unsettled now or at the start, i.e. numbered up to the last one.
+    if (after.length > 0) {
+      await new Promise<void>((resolve) => this.#waiters.push({ upTo: this.#count, resolve }))
     }
+    return [...before, ...after].map((entry) => entry.result as Sent)
   }
 
   #snapshot(): readonly Entry[] {

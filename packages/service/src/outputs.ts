@@ -134,7 +134,7 @@ export class Outputs {
   }
 
   /** Publishes, in a PRODUCER span when tracing (`tracing.ts`). */
-  async #publish(
+  #publish(
     kind: MessageKind,
     exchange: string,
     routingKey: string,
@@ -144,6 +144,18 @@ export class Outputs {
   ): Promise<Sent> {
     const tracing = this.tracing
     if (!tracing) return this.#confirmed(kind, exchange, routingKey, payload, given, mandatory)
+    return this.#traced(tracing, kind, exchange, routingKey, payload, given, mandatory)
+  }
+
+  async #traced(
+    tracing: Tracing,
+    kind: MessageKind,
+    exchange: string,
+    routingKey: string,
+    payload: unknown,
+    given: PublishOptions,
+    mandatory: boolean,
+  ): Promise<Sent> {
     let sent: Sent = CONFIRMED
     // The span fails with the error the publisher's promise rejects with.
     await tracing
