@@ -82,16 +82,23 @@ export interface OutputsOptions {
  * @internal
  */
 export class Outputs {
-  /** Set at start. */
-  bus: SupervisorLike | undefined
-  busLog: BusLog | undefined
-  service = ''
+  #bus: SupervisorLike | undefined
+  #busLog: BusLog | undefined
+  #service = ''
+  /** Set at start when tracing is on and `@opentelemetry/api` is installed. */
   tracing: Tracing | undefined
   /** Set once the service is stopped: publishes fail. */
   stopped = false
   readonly #delays = new Delays()
 
   constructor(private readonly host: OutputsOptions) {}
+
+  /** Binds the outputs to the started service: its name, supervisor and bus log. */
+  attach(service: string, bus: SupervisorLike, busLog: BusLog): void {
+    this.#service = service
+    this.#bus = bus
+    this.#busLog = busLog
+  }
 
   event(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<Sent> {
     const properties = eventProperties(conversationId, this.host.options.contentType)
@@ -156,15 +163,18 @@ export class Outputs {
     given: PublishOptions,
     mandatory: boolean,
   ): Promise<Sent> {
-    let sent: Sent = CONFIRMED
-    // The span fails with the error the publisher's promise rejects with.
-    await tracing
-      .publish(exchange, routingKey, given, async () => {
+    let sent: Sent | undefined
+    try {
+      // The span fails with the error the publisher's promise rejects with.
+      await tracing.publish(exchange, routingKey, given, async () => {
         sent = await this.#confirmed(kind, exchange, routingKey, payload, given, mandatory)
         if (sent.status !== 'confirmed') throw sent.error
       })
-      .catch(noop)
-    return sent
+    } catch (error) {
+      // Not the publish's own failure: the tracing hooks threw.
+      return sent ?? { status: 'failed', error }
+    }
+    return sent ?? CONFIRMED
   }
 
   /** Encodes and publishes with confirm, re-publishing nacked messages after the delays. */
@@ -176,7 +186,7 @@ export class Outputs {
     given: PublishOptions,
     mandatory: boolean,
   ): Promise<Sent> {
-    const bus = this.bus
+    const bus = this.#bus
     if (!bus || this.stopped) {
       const error = new ServiceError('SERVICE_STATE', `cannot publish ${routingKey}: the service is not started`)
       return { status: 'failed', error }
@@ -231,7 +241,7 @@ export class Outputs {
     try {
       return await this.host.handleReturned({ ...message, payload, envelope })
     } catch (error) {
-      this.busLog?.log('EMERGENCY', `in handle_returned_message [${this.service}] ${(error as Error).message}`, {
+      this.#busLog?.log('EMERGENCY', `in handle_returned_message [${this.#service}] ${(error as Error).message}`, {
         conversationId: typeof envelope.conversation_id === 'string' ? envelope.conversation_id : '',
       })
       return 'drop'

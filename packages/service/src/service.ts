@@ -349,9 +349,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     })
     this.#bus = bus
     busLog.bus = bus
-    this.#outputs.bus = bus
-    this.#outputs.busLog = busLog
-    this.#outputs.service = this.name
+    this.#outputs.attach(this.name, bus, busLog)
     this.#requests = new Requests(this.name, bus, this.#outputs, options.logger)
     bus.on('disconnected', ({ generation }) => {
       dispatch.connectionLost(generation)
