@@ -1,7 +1,9 @@
-import { PublishError } from '@am/bus-core'
+import type { MessageContext } from './context.js'
 import { ServiceError } from './errors.js'
 import type { LevelName, LogOptions } from './gelf.js'
-import type { MessageContext, MessageHandler, Outcome, ServiceMessages, UntypedMessages } from './service.js'
+import type { MessageHandler, Outcome, ServiceMessages, UntypedMessages } from './handler-table.js'
+import type { Sent } from './outputs.js'
+import { decideSettlement } from './settlement.js'
 
 /** Options of `batch()`. */
 export interface BatchOptions {
@@ -36,7 +38,7 @@ export interface BatchHost {
   /** Counts a running batch as a message in flight (`stop()` waits for it); call the result once done. */
   hold(): () => void
   /** Starts watching the publishes made through the service; the result waits for them and gives their outcomes. */
-  watchLoose(): () => Promise<PromiseSettledResult<void>[]>
+  watchLoose(): () => Promise<Sent[]> | undefined
   log(level: LevelName | number, short: string, options?: LogOptions): void
   error(message: string): void
 }
@@ -45,7 +47,8 @@ export interface BatchHost {
 export interface BatchMember {
   readonly routingKey: string
   readonly conversationId: string
-  readonly publishes: readonly Promise<void>[]
+  /** The results of the publishes made through the context, in order. */
+  readonly sent: readonly Promise<Sent>[]
   takeAck(): unknown
   /** True when the connection that delivered the message is gone: it will be redelivered. */
   isConnectionLost(): boolean
@@ -187,36 +190,27 @@ export class Batch {
     } catch (error) {
       failure = error
     }
-    const outputs = await Promise.allSettled(entries.flatMap((entry) => entry.ctx.publishes))
-    outputs.push(...(await loose()))
-    if (failure !== undefined) {
-      // A callback that awaited its own publish sees that publish's failure: not a callback bug.
-      if (failure instanceof PublishError && failure.code === 'PUBLISH_RETURNED') {
-        outputs.push({ status: 'rejected', reason: failure })
-      } else if (failure instanceof PublishError && failure.code === 'PUBLISH_CHANNEL_CLOSED') return
-      else {
-        for (const entry of entries) entry.ctx.failNow(failure, true)
+    const outputs = await Promise.all(entries.flatMap((entry) => entry.ctx.sent))
+    const looseDone = loose()
+    if (looseDone) outputs.push(...(await looseDone))
+    const settlement = decideSettlement(outcome, failure, outputs)
+    switch (settlement.action) {
+      case 'redelivered':
         return
-      }
-    }
-    let returned: PublishError | undefined
-    for (const output of outputs) {
-      if (output.status === 'fulfilled') continue
-      const error = output.reason as Error
-      if (error instanceof PublishError && error.code === 'PUBLISH_CHANNEL_CLOSED') return // redelivered anyway
-      if (error instanceof PublishError && error.code === 'PUBLISH_RETURNED') returned ??= error
-      else {
-        for (const entry of entries) entry.ctx.failNow(error, false)
+      case 'fail':
+        for (const entry of entries) entry.ctx.failNow(settlement.error, settlement.byHandler)
         return
-      }
+      case 'ack':
+        for (const entry of entries) entry.ctx.ackNow()
+        return
+      case 'requeue':
+        for (const entry of entries) entry.ctx.nackNow(true)
+        return
+      case 'dead-letter':
+        if (settlement.asked) {
+          host.log('ERROR', `Dropping a batch of ${entries.length} ${this.#key} as its callback asked; dead lettering.`)
+        }
+        for (const entry of entries) entry.ctx.nackNow(false)
     }
-    const decided = returned ? ((returned as PublishError & { outcome?: Outcome }).outcome ?? 'drop') : outcome
-    if (decided === 'requeue') for (const entry of entries) entry.ctx.nackNow(true)
-    else if (decided === 'drop') {
-      if (!returned) {
-        host.log('ERROR', `Dropping a batch of ${entries.length} ${this.#key} as its callback asked; dead lettering.`)
-      }
-      for (const entry of entries) entry.ctx.nackNow(false)
-    } else for (const entry of entries) entry.ctx.ackNow()
   }
 }

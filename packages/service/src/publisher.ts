@@ -9,11 +9,11 @@ import {
   type SupervisorLike,
   type SupervisorOptions,
 } from '@am/bus-core'
-import { CBOR, type ContentType, encode, JSON_CONTENT_TYPE } from '@am/codec'
+import { CBOR, type ContentType, JSON_CONTENT_TYPE } from '@am/codec'
 import { ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
-import { isRawBody, type RawBody, rawBuffer } from './raw.js'
-import type { ServiceMessages, UntypedMessages } from './service.js'
+import type { ServiceMessages, UntypedMessages } from './handler-table.js'
+import { outgoing, type RawBody } from './raw.js'
 import { loadTracing, type Tracing } from './tracing.js'
 import { commandProperties, configurationProperties, eventProperties } from './wire.js'
 
@@ -208,9 +208,7 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
     mandatory: boolean,
   ): Promise<void> {
     const bus = this.#connect()
-    // A raw body goes with its own content type (none when it had none), as from a service.
-    const properties = isRawBody(payload) ? { ...given, contentType: payload.contentType || undefined } : given
-    const body = isRawBody(payload) ? rawBuffer(payload) : encode(payload, properties.contentType as ContentType)
+    const { properties, body } = outgoing(payload, given)
     const send = (): Promise<void> => bus.publish(exchange, routingKey, body, { ...properties, mandatory })
     const tracing = await this.#tracing
     if (!tracing) return send()

@@ -1,3 +1,5 @@
+import type { PublishOptions } from '@am/bus-core'
+import { type ContentType, encode } from '@am/codec'
 import { ServiceError } from './errors.js'
 
 const BRAND: unique symbol = Symbol.for('@am/service.RawBody')
@@ -44,4 +46,16 @@ export function isRawBody(value: unknown): value is RawBody {
 export function rawBuffer(raw: RawBody): Buffer {
   const { body } = raw
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+}
+
+/**
+ * The properties and body of a publish of `payload`: a raw body goes as it is, with its own content
+ * type (none when it had none); any other payload is encoded with the content type of `given`.
+ * @internal
+ */
+export function outgoing(payload: unknown, given: PublishOptions): { properties: PublishOptions; body: Buffer } {
+  if (isRawBody(payload)) {
+    return { properties: { ...given, contentType: payload.contentType || undefined }, body: rawBuffer(payload) }
+  }
+  return { properties: given, body: encode(payload, given.contentType as ContentType) }
 }
