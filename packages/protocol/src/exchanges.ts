@@ -1,0 +1,27 @@
+/** The exchange names of the Allo-Media bus: four durable topic exchanges. */
+export const EXCHANGES = {
+  events: 'events',
+  commands: 'commands',
+  configurations: 'configurations',
+  logs: 'logs',
+} as const
+
+/** One of the bus exchanges' names. */
+export type ExchangeName = (typeof EXCHANGES)[keyof typeof EXCHANGES]
+
+/** The durable queue a service consumes its events or its commands (and results) from. */
+export function serviceQueueName(service: string, kind: 'events' | 'commands'): string {
+  return `${service}.${kind}`
+}
+
+/** Unacknowledged deliveries a service consumer holds at once (eventail's default). */
+export const DEFAULT_PREFETCH = 3
+
+/** Unacknowledged deliveries a tool's or a reply-queue consumer holds at once. */
+export const TOOL_PREFETCH = 100
+
+/** Messages a supervisor keeps while disconnected before refusing new publishes. */
+export const DEFAULT_BUFFER_MESSAGES = 10_000
+
+/** How long a graceful close waits for in-flight work, in ms. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
