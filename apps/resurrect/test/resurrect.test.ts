@@ -1,7 +1,7 @@
 import { createSupervisor, type Supervisor } from '@am/bus-core'
 import { createMemoryContext } from '@am/cli-kit'
 import { encode } from '@am/codec'
-import { commandProperties, eventProperties } from '@am/service'
+import { commandProperties, eventProperties } from '@am/protocol'
 import { drain, uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { fingerprint, type ResurrectOptions, resurrect } from '../src/commands/resurrect.js'

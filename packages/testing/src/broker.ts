@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { SupervisorLike, SupervisorOptions } from '@am/bus-core'
-import { matchesTopic } from '@am/service'
+import { matchesTopic } from '@am/protocol'
 import { type AmqpError, amqpError, channelClosedError } from './amqp-errors.js'
 import { BrokerConnection } from './connection.js'
 import { TestingError } from './errors.js'

@@ -12,16 +12,22 @@ import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/c
 import {
   commandProperties,
   configurationProperties,
+  type DeathRecord,
   eventProperties,
+  headerText,
   type LevelName,
-  type ServiceOptions,
-} from '@am/service'
+  readDeaths,
+} from '@am/protocol'
+import type { ServiceOptions } from '@am/service'
 import { type BrokerMessage, createMemoryBroker, type DeadLetterReason, type MemoryBroker } from './broker.js'
 import { FakeClock } from './clock.js'
 import { TestingError } from './errors.js'
 import { MemorySupervisor } from './supervisor.js'
 import { nextTurn, realNow, sleep } from './timers.js'
 import type { MessageProperties } from './types.js'
+
+/** One `x-death` entry (from `@am/protocol`). */
+export type { DeathRecord }
 
 /** Options of `createHarness` (and `startService`). */
 export interface HarnessOptions {
@@ -92,17 +98,6 @@ export interface CapturedLog {
   conversationId: string
   /** The whole GELF record as sent. */
   record: Record<string, unknown>
-}
-
-/** One `x-death` entry, with plain values. */
-export interface DeathRecord {
-  count: number
-  reason: string
-  queue: string
-  /** Seconds since the epoch (an AMQP timestamp). */
-  time: number
-  exchange: string
-  routingKeys: string[]
 }
 
 /** A message that reached a dead-letter exchange. */
@@ -651,7 +646,6 @@ export class Harness {
 
 function toDeadLetter(queue: string, reason: DeadLetterReason, message: BrokerMessage): DeadLetter {
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>
-  const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as Array<Record<string, unknown>>) : []
   return {
     queue,
     reason,
@@ -662,14 +656,7 @@ function toDeadLetter(queue: string, reason: DeadLetterReason, message: BrokerMe
     headers,
     properties: message.properties,
     body: message.body,
-    deaths: deaths.map((d) => ({
-      count: Number(d.count),
-      reason: text(d.reason),
-      queue: text(d.queue),
-      time: Number((d.time as { value?: unknown } | undefined)?.value ?? d.time),
-      exchange: text(d.exchange),
-      routingKeys: Array.isArray(d['routing-keys']) ? (d['routing-keys'] as unknown[]).map(String) : [],
-    })),
+    deaths: readDeaths(headers),
   }
 }
 
@@ -692,9 +679,7 @@ function parseGelf(body: Buffer): Record<string, unknown> | undefined {
 }
 
 function text(value: unknown): string {
-  if (typeof value === 'string') return value
-  if (Buffer.isBuffer(value)) return value.toString('utf8')
-  return ''
+  return headerText(value) ?? ''
 }
 
 /**

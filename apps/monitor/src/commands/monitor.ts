@@ -18,7 +18,7 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { decode } from '@am/codec'
-import { isRefusal, openEnvelope } from '@am/service'
+import { headerText, isRefusal, openEnvelope } from '@am/protocol'
 import { type FieldFilter, matchesFilters, parseFieldFilter } from '../filter.js'
 
 /** Options as cac hands them (repeatable options may be a string or a list). */
@@ -366,9 +366,7 @@ function describeFilter({ field, value }: FieldFilter): string {
 }
 
 function text(value: unknown): string {
-  if (typeof value === 'string') return value
-  if (Buffer.isBuffer(value)) return value.toString('utf8')
-  return ''
+  return headerText(value) ?? ''
 }
 
 function hex(body: Uint8Array): string {
