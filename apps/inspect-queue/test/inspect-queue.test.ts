@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createSupervisor, type Supervisor } from '@am/bus-core'
-import { createMemoryContext } from '@am/cli-kit'
+import { createMemoryContext } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
 import { eventProperties } from '@am/protocol'
 import { drain, uniqueName, useTempDir, waitFor } from '@am/testkit'

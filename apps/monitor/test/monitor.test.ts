@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createSupervisor, type PublishOptions, type Supervisor } from '@am/bus-core'
-import { createMemoryContext, type MemoryContext } from '@am/cli-kit'
+import { createMemoryContext, type MemoryContext } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
 import { commandProperties, configurationProperties, eventProperties, resultProperties } from '@am/protocol'
 import { uniqueName, useTempDir, waitFor } from '@am/testkit'

@@ -1,5 +1,5 @@
 import { createSupervisor, type Supervisor } from '@am/bus-core'
-import { createMemoryContext } from '@am/cli-kit'
+import { createMemoryContext } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
 import { commandProperties, eventProperties } from '@am/protocol'
 import { drain, uniqueName, waitFor } from '@am/testkit'
