@@ -13,10 +13,12 @@ import {
   commandProperties,
   configurationProperties,
   type DeathRecord,
+  type Envelope,
   eventProperties,
   headerText,
   type LevelName,
   readDeaths,
+  TOOL_PREFETCH,
 } from '@am/protocol'
 import type { ServiceOptions } from '@am/service'
 import { type BrokerMessage, createMemoryBroker, type DeadLetterReason, type MemoryBroker } from './broker.js'
@@ -62,8 +64,11 @@ export interface HarnessOptions {
   json?: boolean
 }
 
-/** A message published on the bus, with its payload decoded. */
-export interface CapturedMessage {
+/**
+ * A message published on the bus, with its payload decoded; `correlationId` and `replyTo` as in an
+ * envelope (`''` when absent).
+ */
+export interface CapturedMessage extends Pick<Envelope, 'correlationId' | 'replyTo'> {
   kind: 'event' | 'command' | 'result' | 'configuration' | 'log' | 'other'
   exchange: string
   routingKey: string
@@ -71,12 +76,9 @@ export interface CapturedMessage {
   payload: unknown
   /** The `conversation_id` header (logs: `_conversation_id`); `''` when absent. */
   conversationId: string
-  /** `''` when absent. */
-  correlationId: string
-  /** `''` when absent. */
-  replyTo: string
   /** A result's `status` header; `''` for other kinds. */
   status: string
+  /** All its headers. */
   headers: Record<string, unknown>
   properties: MessageProperties
   body: Buffer
@@ -509,7 +511,7 @@ export class Harness {
           this.#results.delete(correlationId)
           waiter(delivery)
         },
-        { prefetch: 100 },
+        { prefetch: TOOL_PREFETCH },
       )
       return client
     })()
