@@ -1,3 +1,4 @@
+import { DEAD_LETTERS } from '@am/protocol'
 import { managementEndpoint, requestManagement, vhostOf } from './management.js'
 import type { Supervisor } from './supervisor.js'
 import { defineTopology, type Topology } from './topology.js'
@@ -51,8 +52,8 @@ export interface DeadLetterSetup {
 
 /** The dead-letter exchange and queue as a topology (declare it with a supervisor). */
 export function deadLetterTopology(options: Pick<DeadLetterOptions, 'exchange' | 'queue'> = {}): Topology {
-  const exchange = options.exchange ?? 'am-dlx'
-  const queue = options.queue ?? 'dead_letters'
+  const exchange = options.exchange ?? DEAD_LETTERS.exchange
+  const queue = options.queue ?? DEAD_LETTERS.queue
   return defineTopology({
     exchanges: [{ name: exchange, type: 'topic' }],
     queues: [{ key: 'dead-letters', name: queue }],
@@ -70,10 +71,10 @@ export async function setupDeadLettering(
   amqpUrl: string,
   options: DeadLetterOptions = {},
 ): Promise<DeadLetterSetup> {
-  const exchange = options.exchange ?? 'am-dlx'
-  const queue = options.queue ?? 'dead_letters'
-  const policyName = options.policyName ?? 'DLX'
-  const pattern = options.pattern ?? '^.*\\.(events|commands)$'
+  const exchange = options.exchange ?? DEAD_LETTERS.exchange
+  const queue = options.queue ?? DEAD_LETTERS.queue
+  const policyName = options.policyName ?? DEAD_LETTERS.policyName
+  const pattern = options.pattern ?? DEAD_LETTERS.pattern
   await supervisor.withChannel(async (channel) => {
     await channel.assertExchange(exchange, 'topic', { durable: true, autoDelete: false, internal: false })
     await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false })

@@ -25,3 +25,15 @@ export const DEFAULT_BUFFER_MESSAGES = 10_000
 
 /** How long a graceful close waits for in-flight work, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
+
+/**
+ * Dead-lettering as eventail's README sets it up: a topic exchange, one durable queue bound with
+ * `#` that collects every dead letter, and a policy named `DLX` on the service queues (anchored
+ * here; eventail's pattern is not).
+ */
+export const DEAD_LETTERS = {
+  exchange: 'am-dlx',
+  queue: 'dead_letters',
+  policyName: 'DLX',
+  pattern: '^.*\\.(events|commands)$',
+} as const

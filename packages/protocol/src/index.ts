@@ -10,6 +10,7 @@ export { ProtocolError } from './errors.js'
 // Exchanges, queue names and defaults
 export type { ExchangeName } from './exchanges.js'
 export {
+  DEAD_LETTERS,
   DEFAULT_BUFFER_MESSAGES,
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_PREFETCH,

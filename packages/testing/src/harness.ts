@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   type Delivery,
+  deadLetterTopology,
   defineTopology,
   EXCHANGES,
   mergeTopologies,
@@ -12,6 +13,7 @@ import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/c
 import {
   commandProperties,
   configurationProperties,
+  DEAD_LETTERS,
   type DeathRecord,
   type Envelope,
   eventProperties,
@@ -481,18 +483,11 @@ export class Harness {
       const dl = this.#options.deadLetters ?? true
       if (dl !== false) {
         const settings = dl === true ? {} : dl
-        const exchange = settings.exchange ?? 'am-dlx'
-        const queue = settings.queue ?? 'dead_letters'
-        topologies.push(
-          defineTopology({
-            exchanges: [{ name: exchange, type: 'topic' }],
-            queues: [{ key: 'dead-letters', name: queue }],
-            bindings: [{ queue: 'dead-letters', exchange, routingKey: '#' }],
-          }),
-        )
+        const exchange = settings.exchange ?? DEAD_LETTERS.exchange
+        topologies.push(deadLetterTopology({ exchange, queue: settings.queue ?? DEAD_LETTERS.queue }))
         this.broker.setPolicy({
-          name: 'DLX',
-          pattern: settings.pattern ?? '^.*\\.(events|commands)$',
+          name: DEAD_LETTERS.policyName,
+          pattern: settings.pattern ?? DEAD_LETTERS.pattern,
           deadLetterExchange: exchange,
         })
       }
