@@ -1,6 +1,6 @@
-import { defineTopology, EXCHANGES } from '@am/bus-core'
+import { defineTopology } from '@am/bus-core'
 import { type CliContext, CliError, connectBus, ndjsonContext, writeNdjson } from '@am/cli-kit'
-import { LEVELS, levelName } from '@am/protocol'
+import { EXCHANGES, LEVELS, levelName } from '@am/protocol'
 
 /** Positional arguments of `am-logger`. */
 export interface LoggerArgs {

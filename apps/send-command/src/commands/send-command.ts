@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { type Delivery, defineTopology, EXCHANGES, type Supervisor } from '@am/bus-core'
+import { type Delivery, defineTopology, type Supervisor } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
@@ -14,7 +14,7 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { decode } from '@am/codec'
-import { commandProperties, headerText } from '@am/protocol'
+import { commandProperties, EXCHANGES, headerText } from '@am/protocol'
 
 /** Positional arguments of `am-send-command`. */
 export interface SendCommandArgs {
