@@ -20,6 +20,9 @@ export const DEFAULT_PREFETCH = 3
 /** Unacknowledged deliveries a tool's or a reply-queue consumer holds at once. */
 export const TOOL_PREFETCH = 100
 
+/** Publishes a supervisor has awaiting their confirm at once. */
+export const DEFAULT_CONFIRM_WINDOW = 1000
+
 /** Messages a supervisor keeps while disconnected before refusing new publishes. */
 export const DEFAULT_BUFFER_MESSAGES = 10_000
 
