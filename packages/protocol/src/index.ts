@@ -25,7 +25,7 @@ export { gelf, LEVEL_NAMES, LEVELS, levelName } from './gelf.js'
 // Header values
 export { headerText } from './headers.js'
 // Properties per message kind
-export type { MessageKind, MessageProperties, ResultStatus } from './properties.js'
+export type { KindProperties, MessageKind, ResultStatus } from './properties.js'
 export { commandProperties, configurationProperties, eventProperties, resultProperties } from './properties.js'
 // Topic matching
 export { isPattern, matchesTopic } from './topic.js'

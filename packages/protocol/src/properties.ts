@@ -6,8 +6,8 @@ export type MessageKind = 'event' | 'command' | 'result' | 'configuration'
 /** Status header of a result. */
 export type ResultStatus = 'success' | 'error'
 
-/** The AMQP properties a bus message is published with (assignable to bus-core's `PublishOptions`). */
-export interface MessageProperties {
+/** The AMQP properties a message of one kind is published with (assignable to bus-core's `PublishOptions`). */
+export interface KindProperties {
   contentType: ContentType
   headers: Record<string, unknown>
   /** Always 2: persistent. */
@@ -22,7 +22,7 @@ export interface MessageProperties {
 // reply_to present even when empty (property flags 0xB600).
 
 /** AMQP properties of an event. */
-export function eventProperties(conversationId: string, contentType: ContentType = CBOR): MessageProperties {
+export function eventProperties(conversationId: string, contentType: ContentType = CBOR): KindProperties {
   return {
     contentType,
     headers: { conversation_id: conversationId },
@@ -38,7 +38,7 @@ export function commandProperties(
   replyTo: string,
   correlationId: string,
   contentType: ContentType = CBOR,
-): MessageProperties {
+): KindProperties {
   return { contentType, headers: { conversation_id: conversationId }, deliveryMode: 2, correlationId, replyTo }
 }
 
@@ -48,7 +48,7 @@ export function resultProperties(
   status: ResultStatus,
   correlationId: string,
   contentType: ContentType = CBOR,
-): MessageProperties {
+): KindProperties {
   return {
     contentType,
     headers: { status, conversation_id: conversationId },
@@ -59,6 +59,6 @@ export function resultProperties(
 }
 
 /** AMQP properties of a configuration message (empty conversation id). */
-export function configurationProperties(contentType: ContentType = CBOR): MessageProperties {
+export function configurationProperties(contentType: ContentType = CBOR): KindProperties {
   return { contentType, headers: { conversation_id: '' }, deliveryMode: 2, correlationId: '', replyTo: '' }
 }
