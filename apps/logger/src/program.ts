@@ -10,10 +10,11 @@ import {
   parseNumberOption,
   resolveUrl,
 } from '@am/cli-kit'
+import { LEVEL_NAMES } from '@am/protocol'
 import type { CAC } from 'cac'
 import { version } from '../package.json'
 import type { LoggerArgs, LoggerOptions } from './commands/logger.js'
-import { LEVEL_NAMES, parseLevel } from './levels.js'
+import { parseLevel } from './levels.js'
 
 const DESCRIPTION = 'Tail the GELF logs of the bus services (exchange `logs`) until Ctrl-C'
 

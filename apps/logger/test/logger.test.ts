@@ -1,4 +1,4 @@
-import { createMemoryContext } from '@am/cli-kit'
+import { createMemoryContext } from '@am/cli-kit/testing'
 import { uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it } from 'vitest'
 import { type LoggerOptions, tailLogs } from '../src/commands/logger.js'

@@ -1,5 +1,5 @@
 import { EXCHANGES } from '@am/bus-core'
-import { createMemoryContext } from '@am/cli-kit'
+import { createMemoryContext } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
 import { bindQueue, uniqueName, writeTempFile } from '@am/testkit'
 import { describe, expect, inject, it } from 'vitest'

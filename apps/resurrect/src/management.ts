@@ -1,7 +1,7 @@
-import { BUS_PRODUCT } from '@am/bus-core'
+import { BUS_PRODUCT, type ManagementEndpoint, managementEndpoint, requestManagement } from '@am/bus-core'
 import { CliError } from '@am/cli-kit'
 import { redactUrl } from '@am/errors'
-import { matchesTopic } from '@am/service'
+import { matchesTopic } from '@am/protocol'
 
 /** Who consumes a queue, as the management API knows it. */
 export interface QueueConsumers {
@@ -43,28 +43,19 @@ export function createManagementApi(
   options: { statisticsLagMs?: number } = {},
 ): ManagementApi {
   const statisticsLagMs = options.statisticsLagMs ?? 10_000
-  const amqp = new URL(amqpUrl)
-  const vhost = amqp.pathname === '' || amqp.pathname === '/' ? '/' : decodeURIComponent(amqp.pathname.slice(1))
-  let base: URL
+  let endpoint: ManagementEndpoint
   try {
-    base = new URL(managementUrl ?? `http://${amqp.host.replace(/:\d+$/, '')}:15672/`)
+    endpoint = managementEndpoint(amqpUrl, managementUrl)
   } catch (error) {
     throw new CliError('CLI_USAGE', `invalid --management-url ${redactUrl(String(managementUrl))}`, { cause: error })
   }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new CliError('CLI_USAGE', `--management-url must be http:// or https://, not ${base.protocol}`)
+  const { protocol } = new URL(endpoint.url)
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new CliError('CLI_USAGE', `--management-url must be http:// or https://, not ${protocol}`)
   }
-  const username = decodeURIComponent(base.username || amqp.username || 'guest')
-  const password = decodeURIComponent(base.password || amqp.password || 'guest')
-  base.username = ''
-  base.password = ''
-  if (!base.pathname.endsWith('/')) base.pathname += '/'
-  const safeUrl = base.href
-  const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
   const cache = new Map<string, Promise<unknown>>()
 
-  const fresh = (path: string): Promise<unknown> =>
-    request(new URL(`api/${path}`, base), authorization, safeUrl, timeoutMs)
+  const fresh = (path: string): Promise<unknown> => request(endpoint, path, timeoutMs)
   const get = (path: string): Promise<unknown> => {
     let answer = cache.get(path)
     if (!answer) {
@@ -73,7 +64,7 @@ export function createManagementApi(
     }
     return answer
   }
-  const v = encodeURIComponent(vhost)
+  const v = encodeURIComponent(endpoint.vhost)
   const consumers = new Map<string, Promise<QueueConsumers>>()
 
   const askConsumers = async (queue: string): Promise<QueueConsumers> => {
@@ -106,7 +97,7 @@ export function createManagementApi(
   }
 
   return {
-    safeUrl,
+    safeUrl: endpoint.url,
     consumersOf(queue) {
       let answer = consumers.get(queue)
       if (!answer) {
@@ -131,21 +122,16 @@ export function createManagementApi(
   }
 }
 
-async function request(url: URL, authorization: string, safeUrl: string, timeoutMs: number): Promise<unknown> {
-  let response: Response
-  try {
-    response = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(timeoutMs) })
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause
-    const why = cause?.code ?? cause?.message ?? (error as Error).message
-    throw new ManagementError(`the management API at ${safeUrl} does not answer (${why})`)
-  }
+async function request(endpoint: ManagementEndpoint, path: string, timeoutMs: number): Promise<unknown> {
+  const answer = await requestManagement(endpoint, path, { timeoutMs })
+  if (!answer.ok) throw new ManagementError(`the management API at ${endpoint.url} does not answer (${answer.reason})`)
+  const { response } = answer
   if (response.status === 401) {
-    throw new ManagementError(`the management API at ${safeUrl} refused the login (401)`)
+    throw new ManagementError(`the management API at ${endpoint.url} refused the login (401)`)
   }
   if (!response.ok) {
-    const path = decodeURIComponent(url.pathname)
-    throw new ManagementError(`the management API at ${safeUrl} answered ${response.status} for ${path}`)
+    const asked = decodeURIComponent(new URL(`api/${path}`, endpoint.url).pathname)
+    throw new ManagementError(`the management API at ${endpoint.url} answered ${response.status} for ${asked}`)
   }
   return response.json()
 }

@@ -1,7 +1,7 @@
 import { createSupervisor, type Supervisor } from '@am/bus-core'
 import { expectNoBroker, expectRefusedLogin, expectUsageError, runBinary } from '@am/cli-kit/testing'
 import { encode } from '@am/codec'
-import { eventProperties } from '@am/service'
+import { eventProperties } from '@am/protocol'
 import { uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { binary, deadLetterRig } from './helpers.js'

@@ -1,7 +1,6 @@
 import { createServer } from 'node:net'
 import { createSupervisor, type Supervisor } from '@am/bus-core'
-import { createMemoryContext } from '@am/cli-kit'
-import { runBinary } from '@am/cli-kit/testing'
+import { createMemoryContext, runBinary } from '@am/cli-kit/testing'
 import { drain, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
 import { type ResurrectOptions, resurrect } from '../src/commands/resurrect.js'

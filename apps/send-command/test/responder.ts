@@ -1,6 +1,6 @@
 import { createSupervisor, defineTopology, EXCHANGES } from '@am/bus-core'
 import { decode, encode } from '@am/codec'
-import { resultProperties } from '@am/service'
+import { resultProperties } from '@am/protocol'
 import { uniqueName } from '@am/testkit'
 import { onTestFinished } from 'vitest'
 

@@ -1,4 +1,4 @@
-import { createMemoryContext } from '@am/cli-kit'
+import { createMemoryContext } from '@am/cli-kit/testing'
 import { uniqueName, writeTempFile } from '@am/testkit'
 import { describe, expect, inject, it } from 'vitest'
 import { sendCommand } from '../src/commands/send-command.js'

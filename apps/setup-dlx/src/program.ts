@@ -9,19 +9,13 @@ import {
   splitUrl,
 } from '@am/cli-kit'
 import { redactUrl } from '@am/errors'
+import { DEAD_LETTERS } from '@am/protocol'
 import type { CAC } from 'cac'
 import { version } from '../package.json'
 import type { SetupDlxArgs, SetupDlxOptions } from './commands/setup-dlx.js'
 
 const DESCRIPTION =
   'Create the dead-letter exchange and queue, and apply the dead-letter policy to the service queues (or print the rabbitmqctl command)'
-
-const DEFAULTS = {
-  exchange: 'am-dlx',
-  queue: 'dead_letters',
-  pattern: '^.*\\.(events|commands)$',
-  policyName: 'DLX',
-} as const
 
 /** Runs the command with the parsed input and returns the exit code. */
 export type Runner = (ctx: CliContext, args: SetupDlxArgs, options: SetupDlxOptions) => Promise<number>
@@ -38,12 +32,12 @@ export function createCli(ctx: CliContext, run: Runner = setupDlxAndExit): CAC {
   })
   command
     .option('--management-url <url>', 'Management HTTP API (default: http://<broker host>:15672/, AMQP credentials)')
-    .option('--exchange <name>', 'Dead-letter exchange (topic, durable)', { default: DEFAULTS.exchange })
+    .option('--exchange <name>', 'Dead-letter exchange (topic, durable)', { default: DEAD_LETTERS.exchange })
     .option('--queue <name>', 'Queue collecting every dead letter (durable, bound with #)', {
-      default: DEFAULTS.queue,
+      default: DEAD_LETTERS.queue,
     })
-    .option('--pattern <regex>', 'Queues the policy applies to', { default: DEFAULTS.pattern })
-    .option('--policy-name <name>', 'Policy name (eventail calls it DLX)', { default: DEFAULTS.policyName })
+    .option('--pattern <regex>', 'Queues the policy applies to', { default: DEAD_LETTERS.pattern })
+    .option('--policy-name <name>', 'Policy name (eventail calls it DLX)', { default: DEAD_LETTERS.policyName })
     .example('  am-setup-dlx amqp://admin:secret@rabbit/prod')
     .example('  am-setup-dlx amqp://admin:secret@rabbit/prod --management-url https://rabbit-admin.example.com/')
     .example("  AMQP_URL=amqp://localhost/ am-setup-dlx --pattern '^billing\\.(events|commands)$' --ndjson")
@@ -72,7 +66,7 @@ export function toInput(
   if (managementUrl !== undefined && !URL.canParse(managementUrl)) {
     throw new CliError('CLI_USAGE', `--management-url is not a URL: ${redactUrl(managementUrl)}`)
   }
-  const pattern = text('pattern', DEFAULTS.pattern)
+  const pattern = text('pattern', DEAD_LETTERS.pattern)
   try {
     new RegExp(pattern)
   } catch (error) {
@@ -82,10 +76,10 @@ export function toInput(
     args: { url },
     options: {
       ...(managementUrl !== undefined ? { managementUrl } : {}),
-      exchange: text('exchange', DEFAULTS.exchange),
-      queue: text('queue', DEFAULTS.queue),
+      exchange: text('exchange', DEAD_LETTERS.exchange),
+      queue: text('queue', DEAD_LETTERS.queue),
       pattern,
-      policyName: text('policy-name', DEFAULTS.policyName),
+      policyName: text('policy-name', DEAD_LETTERS.policyName),
       ...parseCommonOptions(options),
     },
   }

@@ -1,6 +1,5 @@
 import { createSupervisor } from '@am/bus-core'
-import { createMemoryContext } from '@am/cli-kit'
-import { closedPort } from '@am/cli-kit/testing'
+import { closedPort, createMemoryContext } from '@am/cli-kit/testing'
 import { startCluster, uniqueName, waitFor } from '@am/testkit'
 import { connect } from 'amqplib'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'

@@ -1,5 +1,5 @@
-import { redactUrl } from '@am/errors'
-import { ConnectionError } from './errors.js'
+import { DEAD_LETTERS } from '@am/protocol'
+import { managementEndpoint, requestManagement, vhostOf } from './management.js'
 import type { Supervisor } from './supervisor.js'
 import { defineTopology, type Topology } from './topology.js'
 
@@ -52,8 +52,8 @@ export interface DeadLetterSetup {
 
 /** The dead-letter exchange and queue as a topology (declare it with a supervisor). */
 export function deadLetterTopology(options: Pick<DeadLetterOptions, 'exchange' | 'queue'> = {}): Topology {
-  const exchange = options.exchange ?? 'am-dlx'
-  const queue = options.queue ?? 'dead_letters'
+  const exchange = options.exchange ?? DEAD_LETTERS.exchange
+  const queue = options.queue ?? DEAD_LETTERS.queue
   return defineTopology({
     exchanges: [{ name: exchange, type: 'topic' }],
     queues: [{ key: 'dead-letters', name: queue }],
@@ -71,75 +71,39 @@ export async function setupDeadLettering(
   amqpUrl: string,
   options: DeadLetterOptions = {},
 ): Promise<DeadLetterSetup> {
-  const exchange = options.exchange ?? 'am-dlx'
-  const queue = options.queue ?? 'dead_letters'
-  const policyName = options.policyName ?? 'DLX'
-  const pattern = options.pattern ?? '^.*\\.(events|commands)$'
+  const exchange = options.exchange ?? DEAD_LETTERS.exchange
+  const queue = options.queue ?? DEAD_LETTERS.queue
+  const policyName = options.policyName ?? DEAD_LETTERS.policyName
+  const pattern = options.pattern ?? DEAD_LETTERS.pattern
   await supervisor.withChannel(async (channel) => {
     await channel.assertExchange(exchange, 'topic', { durable: true, autoDelete: false, internal: false })
     await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false })
     await channel.bindQueue(queue, exchange, '#')
   })
-  const url = new URL(amqpUrl)
-  const vhost = url.pathname === '' || url.pathname === '/' ? '/' : decodeURIComponent(url.pathname.slice(1))
+  const endpoint = options.managementUrl === null ? null : managementEndpoint(amqpUrl, options.managementUrl)
+  const vhost = vhostOf(amqpUrl)
   const definition = { 'dead-letter-exchange': exchange }
   const command = `rabbitmqctl set_policy -p ${shellQuote(vhost)} ${shellQuote(policyName)} ${shellQuote(pattern)} ${shellQuote(JSON.stringify(definition))} --apply-to queues`
-  const base = managementBase(url, options.managementUrl)
-  if (base === null) return { exchange, queue, policy: 'manual', command, reason: 'no management API given' }
-  try {
-    const endpoint = new URL(`api/policies/${encodeURIComponent(vhost)}/${encodeURIComponent(policyName)}`, base.href)
-    const response = await fetch(endpoint, {
+  if (endpoint === null) return { exchange, queue, policy: 'manual', command, reason: 'no management API given' }
+  const answer = await requestManagement(
+    endpoint,
+    `policies/${encodeURIComponent(vhost)}/${encodeURIComponent(policyName)}`,
+    {
       method: 'PUT',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Basic ${Buffer.from(`${base.username}:${base.password}`).toString('base64')}`,
-      },
-      body: JSON.stringify({ pattern, definition, 'apply-to': 'queues', priority: 0 }),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
-    })
-    if (!response.ok) {
-      const text = await response.text().catch(() => '')
-      return {
-        exchange,
-        queue,
-        policy: 'manual',
-        command,
-        reason: `management API answered ${response.status} ${text}`.trim(),
-      }
-    }
-    return { exchange, queue, policy: 'applied', command }
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause
-    const why = cause?.code ?? cause?.message ?? (error as Error).message
-    return {
-      exchange,
-      queue,
-      policy: 'manual',
-      command,
-      reason: redactUrl(`management API unreachable at ${base.safe}: ${why}`),
-    }
+      body: { pattern, definition, 'apply-to': 'queues', priority: 0 },
+      timeoutMs: options.timeoutMs ?? 5_000,
+    },
+  )
+  if (!answer.ok) {
+    const reason = `management API unreachable at ${endpoint.url}: ${answer.reason}`
+    return { exchange, queue, policy: 'manual', command, reason }
   }
-}
-
-function managementBase(
-  amqpUrl: URL,
-  given: string | null | undefined,
-): { href: string; username: string; password: string; safe: string } | null {
-  if (given === null) return null
-  let url: URL
-  try {
-    url = new URL(given ?? `http://${amqpUrl.hostname}:15672/`)
-  } catch (error) {
-    throw new ConnectionError('OPTIONS_INVALID', `invalid management URL: ${redactUrl(String(given))}`, {
-      cause: error,
-    })
+  if (!answer.response.ok) {
+    const text = await answer.response.text().catch(() => '')
+    const reason = `management API answered ${answer.response.status} ${text}`.trim()
+    return { exchange, queue, policy: 'manual', command, reason }
   }
-  const username = decodeURIComponent(url.username || amqpUrl.username || 'guest')
-  const password = decodeURIComponent(url.password || amqpUrl.password || 'guest')
-  url.username = ''
-  url.password = ''
-  if (!url.pathname.endsWith('/')) url.pathname += '/'
-  return { href: url.href, username, password, safe: url.href }
+  return { exchange, queue, policy: 'applied', command }
 }
 
 function shellQuote(value: string): string {

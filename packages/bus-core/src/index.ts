@@ -19,6 +19,9 @@ export {
 } from './errors.js'
 // Logging
 export type { Logger } from './logger.js'
+// The management HTTP API
+export type { ManagementAnswer, ManagementEndpoint } from './management.js'
+export { managementEndpoint, requestManagement, vhostOf } from './management.js'
 export type {
   ConsumeOptions,
   Consumer,

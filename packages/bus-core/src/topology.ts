@@ -1,5 +1,9 @@
+import { EXCHANGES, serviceQueueName } from '@am/protocol'
 import type { Channel } from 'amqplib'
 import { TopologyError, toTopologyError } from './errors.js'
+
+/** The exchange names of the Allo-Media bus (from `@am/protocol`, where the wire format lives). */
+export { EXCHANGES }
 
 /** An exchange to declare on every (re)connect. */
 export interface ExchangeSpec {
@@ -108,14 +112,6 @@ export function mergeTopologies(...topologies: Topology[]): Topology {
   })
 }
 
-/** The exchange names of the Allo-Media architecture (PROTOCOL.md §2.1). */
-export const EXCHANGES = {
-  events: 'events',
-  commands: 'commands',
-  configurations: 'configurations',
-  logs: 'logs',
-} as const
-
 /** Options of `eventailTopology`. */
 export interface EventailTopologyOptions {
   /** The logical service name: queues are `<service>.events` and `<service>.commands`. */
@@ -162,7 +158,7 @@ export function eventailTopology(options: EventailTopologyOptions): Topology {
     else
       queues.push({
         key,
-        name: `${service}.${key}`,
+        name: serviceQueueName(service, key),
         ...(queueType === 'quorum' ? { arguments: { 'x-queue-type': 'quorum' } } : {}),
       })
     for (const routingKey of new Set(keys)) bindings.push({ queue: key, exchange: EXCHANGES[key], routingKey })

@@ -40,8 +40,3 @@ export { readPayload } from './payload.js'
 export type { Progress } from './progress.js'
 export { createProgress } from './progress.js'
 export { checkSaveDirectory, extensionFor, safeNamePart, saveUnique } from './save.js'
-
-// Tests
-
-export type { MemoryContext } from './memory.js'
-export { createMemoryContext } from './memory.js'

@@ -5,6 +5,10 @@ import type { CAC } from 'cac'
 import { expect } from 'vitest'
 import type { CliContext } from './context.js'
 import { createMemoryContext, parseLines } from './memory.js'
+
+export type { MemoryContext } from './memory.js'
+export { createMemoryContext } from './memory.js'
+
 import { type ArgvOptions, parseArgv } from './program.js'
 
 /** What a finished tool process gave. */

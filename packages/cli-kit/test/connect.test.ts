@@ -1,8 +1,8 @@
 import { EXCHANGES, eventailTopology } from '@am/bus-core'
 import { listConnections, uniqueName, waitFor } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { connectBus, createMemoryContext } from '../src/index.js'
-import { closedPort } from '../src/testing.js'
+import { connectBus } from '../src/index.js'
+import { closedPort, createMemoryContext } from '../src/testing.js'
 
 const url = inject('amqpUrl')
 /** The URL as the tools show it: password hidden. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createMemoryContext, toJsonSafe, writeNdjson } from '../src/index.js'
+import { toJsonSafe, writeNdjson } from '../src/index.js'
+import { createMemoryContext } from '../src/testing.js'
 
 describe('toJsonSafe', () => {
   it.each([

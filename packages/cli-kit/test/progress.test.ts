@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createMemoryContext, createProgress } from '../src/index.js'
+import { createProgress } from '../src/index.js'
+import { createMemoryContext } from '../src/testing.js'
 
 function stderr(isTTY: boolean): { stream: Writable & { isTTY: boolean }; text: () => string } {
   const chunks: string[] = []

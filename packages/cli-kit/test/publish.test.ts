@@ -1,7 +1,7 @@
 import { uniqueName, waitFor, writeTempFile } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { connectBus, createMemoryContext, publishMandatory, publishPayloadFile } from '../src/index.js'
-import { closedPort } from '../src/testing.js'
+import { connectBus, publishMandatory, publishPayloadFile } from '../src/index.js'
+import { closedPort, createMemoryContext } from '../src/testing.js'
 
 const url = inject('amqpUrl')
 

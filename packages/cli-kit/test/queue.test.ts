@@ -1,6 +1,7 @@
 import { uniqueName } from '@am/testkit'
 import { describe, expect, inject, it, onTestFinished } from 'vitest'
-import { connectBus, countReadyMessages, createMemoryContext } from '../src/index.js'
+import { connectBus, countReadyMessages } from '../src/index.js'
+import { createMemoryContext } from '../src/testing.js'
 
 const url = inject('amqpUrl')
 

@@ -1,6 +1,7 @@
 import { AmError } from '@am/errors'
 import { describe, expect, it } from 'vitest'
-import { CliError, createMemoryContext, reportError } from '../src/index.js'
+import { CliError, reportError } from '../src/index.js'
+import { createMemoryContext } from '../src/testing.js'
 
 describe('reportError', () => {
   it('prints a known error as one redacted line', () => {

@@ -1,30 +1,6 @@
-/**
- * Tells whether an AMQP topic pattern matches a routing key: words are separated by dots, `*`
- * matches exactly one word and `#` zero or more.
- */
-export function matchesTopic(pattern: string, routingKey: string): boolean {
-  return match(pattern.split('.'), 0, routingKey.split('.'), 0)
-}
+import { isPattern, matchesTopic } from '@am/protocol'
 
-function match(pattern: string[], p: number, key: string[], k: number): boolean {
-  while (p < pattern.length) {
-    const word = pattern[p]
-    if (word === '#') {
-      // '#' swallows zero or more words: try every split point.
-      for (let skip = k; skip <= key.length; skip++) if (match(pattern, p + 1, key, skip)) return true
-      return false
-    }
-    if (k >= key.length || (word !== '*' && word !== key[k])) return false
-    p += 1
-    k += 1
-  }
-  return k === key.length
-}
-
-/** True when the key contains topic wildcards. */
-export function isPattern(key: string): boolean {
-  return key.split('.').some((word) => word === '*' || word === '#')
-}
+export { isPattern, matchesTopic }
 
 /** Finds the handler for a routing key: an exact key first, then patterns in declaration order. @internal */
 export class HandlerTable<H> {

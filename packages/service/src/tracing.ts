@@ -1,4 +1,5 @@
 import type { Delivery, PublishOptions } from '@am/bus-core'
+import { headerText } from '@am/protocol'
 import type { Attributes, Span, TextMapGetter } from '@opentelemetry/api'
 
 // Trace propagation with OpenTelemetry, when `@opentelemetry/api` is installed (an optional peer
@@ -47,12 +48,7 @@ export function loadTracing(): Promise<Tracing | undefined> {
 /** Header values as amqplib decodes them: strings, or bytes for AMQP byte arrays. */
 const headerGetter: TextMapGetter<Record<string, unknown>> = {
   keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => {
-    const value = carrier[key]
-    if (typeof value === 'string') return value
-    if (Buffer.isBuffer(value)) return value.toString('utf8')
-    return undefined
-  },
+  get: (carrier, key) => headerText(carrier[key]),
 }
 
 function createTracing(api: Api): Tracing {

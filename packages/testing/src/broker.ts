@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { SupervisorLike, SupervisorOptions } from '@am/bus-core'
-import { matchesTopic } from '@am/service'
+import { matchesTopic } from '@am/protocol'
 import { type AmqpError, amqpError, channelClosedError } from './amqp-errors.js'
 import { BrokerConnection } from './connection.js'
 import { TestingError } from './errors.js'
@@ -172,7 +172,10 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
   reconnectDelayMs: number
   readonly #exchanges = new Map<string, Exchange>()
   readonly #queues = new Map<string, Queue>()
-  readonly #policies = new Map<string, Required<Pick<MemoryPolicy, 'name' | 'pattern' | 'priority'>> & MemoryPolicy>()
+  readonly #policies = new Map<
+    string,
+    Required<Pick<MemoryPolicy, 'name' | 'pattern' | 'priority'>> & MemoryPolicy & { matcher: RegExp }
+  >()
   readonly #connections = new Set<BrokerConnection>()
   readonly #failures: Array<PublishFilter & { remaining: number }> = []
   readonly #unroutable: Array<PublishFilter & { routingKey: string }> = []
@@ -312,7 +315,8 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
    */
   setPolicy(policy: MemoryPolicy): void {
     const name = policy.name ?? 'DLX'
-    this.#policies.set(name, { ...policy, name, priority: policy.priority ?? 0 })
+    // compiled once here, not at every enqueue that reads a setting
+    this.#policies.set(name, { ...policy, name, priority: policy.priority ?? 0, matcher: new RegExp(policy.pattern) })
   }
 
   /** Removes a policy by name. */
@@ -982,7 +986,7 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
     if (queue.args[argument] !== undefined) return queue.args[argument]
     let best: MemoryPolicy | undefined
     for (const policy of this.#policies.values()) {
-      if (!new RegExp(policy.pattern).test(queue.name)) continue
+      if (!policy.matcher.test(queue.name)) continue
       if (!best || (policy.priority ?? 0) > (best.priority ?? 0)) best = policy
     }
     return best?.[key]

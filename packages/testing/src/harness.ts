@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   type Delivery,
+  deadLetterTopology,
   defineTopology,
   EXCHANGES,
   mergeTopologies,
@@ -12,16 +13,25 @@ import { CBOR, type ContentType, decode, encode, JSON_CONTENT_TYPE } from '@am/c
 import {
   commandProperties,
   configurationProperties,
+  DEAD_LETTERS,
+  type DeathRecord,
+  type Envelope,
   eventProperties,
+  headerText,
   type LevelName,
-  type ServiceOptions,
-} from '@am/service'
+  readDeaths,
+  TOOL_PREFETCH,
+} from '@am/protocol'
+import type { ServiceOptions } from '@am/service'
 import { type BrokerMessage, createMemoryBroker, type DeadLetterReason, type MemoryBroker } from './broker.js'
 import { FakeClock } from './clock.js'
 import { TestingError } from './errors.js'
 import { MemorySupervisor } from './supervisor.js'
 import { nextTurn, realNow, sleep } from './timers.js'
 import type { MessageProperties } from './types.js'
+
+/** One `x-death` entry (from `@am/protocol`). */
+export type { DeathRecord }
 
 /** Options of `createHarness` (and `startService`). */
 export interface HarnessOptions {
@@ -56,8 +66,11 @@ export interface HarnessOptions {
   json?: boolean
 }
 
-/** A message published on the bus, with its payload decoded. */
-export interface CapturedMessage {
+/**
+ * A message published on the bus, with its payload decoded; `correlationId` and `replyTo` as in an
+ * envelope (`''` when absent).
+ */
+export interface CapturedMessage extends Pick<Envelope, 'correlationId' | 'replyTo'> {
   kind: 'event' | 'command' | 'result' | 'configuration' | 'log' | 'other'
   exchange: string
   routingKey: string
@@ -65,12 +78,9 @@ export interface CapturedMessage {
   payload: unknown
   /** The `conversation_id` header (logs: `_conversation_id`); `''` when absent. */
   conversationId: string
-  /** `''` when absent. */
-  correlationId: string
-  /** `''` when absent. */
-  replyTo: string
   /** A result's `status` header; `''` for other kinds. */
   status: string
+  /** All its headers. */
   headers: Record<string, unknown>
   properties: MessageProperties
   body: Buffer
@@ -92,17 +102,6 @@ export interface CapturedLog {
   conversationId: string
   /** The whole GELF record as sent. */
   record: Record<string, unknown>
-}
-
-/** One `x-death` entry, with plain values. */
-export interface DeathRecord {
-  count: number
-  reason: string
-  queue: string
-  /** Seconds since the epoch (an AMQP timestamp). */
-  time: number
-  exchange: string
-  routingKeys: string[]
 }
 
 /** A message that reached a dead-letter exchange. */
@@ -484,18 +483,11 @@ export class Harness {
       const dl = this.#options.deadLetters ?? true
       if (dl !== false) {
         const settings = dl === true ? {} : dl
-        const exchange = settings.exchange ?? 'am-dlx'
-        const queue = settings.queue ?? 'dead_letters'
-        topologies.push(
-          defineTopology({
-            exchanges: [{ name: exchange, type: 'topic' }],
-            queues: [{ key: 'dead-letters', name: queue }],
-            bindings: [{ queue: 'dead-letters', exchange, routingKey: '#' }],
-          }),
-        )
+        const exchange = settings.exchange ?? DEAD_LETTERS.exchange
+        topologies.push(deadLetterTopology({ exchange, queue: settings.queue ?? DEAD_LETTERS.queue }))
         this.broker.setPolicy({
-          name: 'DLX',
-          pattern: settings.pattern ?? '^.*\\.(events|commands)$',
+          name: DEAD_LETTERS.policyName,
+          pattern: settings.pattern ?? DEAD_LETTERS.pattern,
           deadLetterExchange: exchange,
         })
       }
@@ -514,7 +506,7 @@ export class Harness {
           this.#results.delete(correlationId)
           waiter(delivery)
         },
-        { prefetch: 100 },
+        { prefetch: TOOL_PREFETCH },
       )
       return client
     })()
@@ -651,7 +643,6 @@ export class Harness {
 
 function toDeadLetter(queue: string, reason: DeadLetterReason, message: BrokerMessage): DeadLetter {
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>
-  const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as Array<Record<string, unknown>>) : []
   return {
     queue,
     reason,
@@ -662,14 +653,7 @@ function toDeadLetter(queue: string, reason: DeadLetterReason, message: BrokerMe
     headers,
     properties: message.properties,
     body: message.body,
-    deaths: deaths.map((d) => ({
-      count: Number(d.count),
-      reason: text(d.reason),
-      queue: text(d.queue),
-      time: Number((d.time as { value?: unknown } | undefined)?.value ?? d.time),
-      exchange: text(d.exchange),
-      routingKeys: Array.isArray(d['routing-keys']) ? (d['routing-keys'] as unknown[]).map(String) : [],
-    })),
+    deaths: readDeaths(headers),
   }
 }
 
@@ -692,9 +676,7 @@ function parseGelf(body: Buffer): Record<string, unknown> | undefined {
 }
 
 function text(value: unknown): string {
-  if (typeof value === 'string') return value
-  if (Buffer.isBuffer(value)) return value.toString('utf8')
-  return ''
+  return headerText(value) ?? ''
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { decode, JSON_CONTENT_TYPE } from '@am/codec'
+import { readDeaths } from '@am/protocol'
 import type { GetMessage, MessageProperties } from 'amqplib'
 
 /** Options as cac hands them. */
@@ -247,12 +248,9 @@ function print(ctx: CliContext, message: InspectedMessage, settings: InspectQueu
 
 /** One line per `x-death` entry: where and why the message died, how often, when last. */
 function deaths(headers: Record<string, unknown>): string[] {
-  const entries = headers['x-death']
-  if (!Array.isArray(entries)) return []
-  return entries.map((entry: Record<string, unknown>) => {
-    const keys = Array.isArray(entry['routing-keys']) ? entry['routing-keys'].join(', ') : ''
-    const time = entry.time instanceof Date ? ` last at ${entry.time.toISOString()}` : ''
-    return `Died: ${String(entry.reason)} in queue ${String(entry.queue)} (exchange ${JSON.stringify(entry.exchange)}, routing keys ${keys}) ${String(entry.count)} time(s)${time}`
+  return readDeaths(headers).map((death) => {
+    const time = Number.isFinite(death.time) ? ` last at ${new Date(death.time * 1000).toISOString()}` : ''
+    return `Died: ${death.reason} in queue ${death.queue} (exchange ${JSON.stringify(death.exchange)}, routing keys ${death.routingKeys.join(', ')}) ${death.count} time(s)${time}`
   })
 }
 

@@ -1,6 +1,6 @@
-import { defineTopology, EXCHANGES } from '@am/bus-core'
+import { defineTopology } from '@am/bus-core'
 import { type CliContext, CliError, connectBus, ndjsonContext, writeNdjson } from '@am/cli-kit'
-import { LEVEL_NAMES, LEVELS, type LevelName } from '../levels.js'
+import { EXCHANGES, LEVELS, levelName } from '@am/protocol'
 
 /** Positional arguments of `am-logger`. */
 export interface LoggerArgs {
@@ -142,5 +142,6 @@ function levelOf(line: LogLine): number | undefined {
   const level = line.log?.level
   if (typeof level === 'number' && Number.isInteger(level) && level >= 0 && level <= 7) return level
   const suffix = line.routingKey.slice(line.routingKey.lastIndexOf('.') + 1)
-  return LEVEL_NAMES.includes(suffix as LevelName) ? LEVELS[suffix as LevelName] : undefined
+  const name = levelName(suffix)
+  return name === undefined ? undefined : LEVELS[name]
 }

@@ -18,7 +18,7 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { decode } from '@am/codec'
-import { isRefusal, openEnvelope } from '@am/service'
+import { headerText, isRefusal, openEnvelope, TOOL_PREFETCH } from '@am/protocol'
 import { type FieldFilter, matchesFilters, parseFieldFilter } from '../filter.js'
 
 /** Options as cac hands them (repeatable options may be a string or a list). */
@@ -220,7 +220,7 @@ async function watch(ctx: CliContext, bus: Supervisor, settings: MonitorSettings
         (delivery) => {
           chain = chain.then(() => handle(origin, delivery)).catch((error: unknown) => stop(error as Error))
         },
-        { prefetch: 100 },
+        { prefetch: TOOL_PREFETCH },
       )
     }
     ctx.logger.info(
@@ -366,9 +366,7 @@ function describeFilter({ field, value }: FieldFilter): string {
 }
 
 function text(value: unknown): string {
-  if (typeof value === 'string') return value
-  if (Buffer.isBuffer(value)) return value.toString('utf8')
-  return ''
+  return headerText(value) ?? ''
 }
 
 function hex(body: Uint8Array): string {

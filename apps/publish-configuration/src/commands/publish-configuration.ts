@@ -1,7 +1,6 @@
-import { EXCHANGES } from '@am/bus-core'
 import { type CliContext, ndjsonContext, type PublishStatus, publishPayloadFile, writeNdjson } from '@am/cli-kit'
 import type { ContentType } from '@am/codec'
-import { configurationProperties } from '@am/service'
+import { configurationProperties, EXCHANGES } from '@am/protocol'
 
 /** Positional arguments of `am-publish-configuration`. */
 export interface PublishConfigurationArgs {

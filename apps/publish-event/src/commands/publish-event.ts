@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { EXCHANGES } from '@am/bus-core'
 import { type CliContext, ndjsonContext, type PublishStatus, publishPayloadFile, writeNdjson } from '@am/cli-kit'
 import type { ContentType } from '@am/codec'
-import { eventProperties } from '@am/service'
+import { EXCHANGES, eventProperties } from '@am/protocol'
 
 /** Positional arguments of `am-publish-event`. */
 export interface PublishEventArgs {

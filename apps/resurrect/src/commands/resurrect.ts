@@ -16,7 +16,7 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { isAmError } from '@am/errors'
-import { matchesTopic } from '@am/service'
+import { headerText, matchesTopic, readDeaths } from '@am/protocol'
 import type { Channel, GetMessage, MessageProperties } from 'amqplib'
 import { createManagementApi, type ManagementApi, ManagementError } from '../management.js'
 
@@ -390,8 +390,7 @@ async function plan(
     exchange,
     queue: death.queue ?? null,
     ...(death.repaired ? { repaired: true as const } : {}),
-    conversationId:
-      typeof conversation === 'string' ? conversation : Buffer.isBuffer(conversation) ? conversation.toString() : null,
+    conversationId: headerText(conversation) ?? null,
   }
   const done = (action: ReplayAction, extra: Partial<ReplayReport>): Entry => ({
     message,
@@ -487,7 +486,7 @@ export function deathOf(
   routingKey?: string
   repaired: boolean
 } {
-  const entries = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isRecord) : []
+  const entries = readDeaths(headers)
   const latest = entries[0]
   // The broker moves an entry to the front when the message dies again in the same queue for the
   // same reason, so the last entry is not always the first death: x-first-death-* (never updated)
@@ -495,22 +494,15 @@ export function deathOf(
   const firstExchange = text(headers['x-first-death-exchange']) ?? ''
   const firstQueue = text(headers['x-first-death-queue'])
   const oldest =
-    entries.find((entry) => (text(entry.exchange) ?? '') === firstExchange && text(entry.queue) === firstQueue) ??
-    entries.findLast((entry) => text(entry.exchange) !== undefined) ??
+    entries.find((entry) => entry.exchange === firstExchange && text(entry.queue) === firstQueue) ??
+    entries.findLast((entry) => entry.exchange !== '') ??
     entries.at(-1)
-  const queue = text(headers['x-last-death-queue']) ?? text(latest?.queue) ?? text(headers['x-first-death-queue'])
-  const keys = Array.isArray(oldest?.['routing-keys']) ? (oldest['routing-keys'] as unknown[]) : []
-  const routingKey = keys.map(text).find((key) => key !== undefined)
+  const queue = text(headers['x-last-death-queue']) ?? text(latest?.queue) ?? firstQueue
+  const routingKey = oldest?.routingKeys.find((key) => key !== '')
   const exchange =
-    typeof oldest?.exchange === 'string'
-      ? oldest.exchange
-      : Buffer.isBuffer(oldest?.exchange)
-        ? oldest.exchange.toString('utf8')
-        : headers['x-first-death-exchange'] === undefined
-          ? undefined
-          : (text(headers['x-first-death-exchange']) ?? '')
+    oldest !== undefined ? oldest.exchange : headers['x-first-death-exchange'] === undefined ? undefined : firstExchange
   const viaQueue =
-    entries.some((entry) => text(entry.exchange) === undefined) ||
+    entries.some((entry) => entry.exchange === '') ||
     (queue !== undefined && deliveredKey === queue && routingKey !== undefined && routingKey !== queue)
   return {
     ...(queue ? { queue } : {}),
@@ -637,8 +629,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
 }
 
+/** A header value as text; `undefined` when empty or not text. */
 function text(value: unknown): string | undefined {
-  if (typeof value === 'string' && value !== '') return value
-  if (Buffer.isBuffer(value) && value.length > 0) return value.toString('utf8')
-  return undefined
+  return headerText(value) || undefined
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { type Delivery, defineTopology, EXCHANGES, type Supervisor } from '@am/bus-core'
+import { type Delivery, defineTopology, type Supervisor } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
@@ -14,7 +14,7 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { decode } from '@am/codec'
-import { commandProperties } from '@am/service'
+import { commandProperties, EXCHANGES, headerText } from '@am/protocol'
 
 /** Positional arguments of `am-send-command`. */
 export interface SendCommandArgs {
@@ -90,7 +90,7 @@ export async function sendCommand(
     await bus.consume(
       'results',
       (delivery) => {
-        const theirs = text(delivery.properties.correlationId)
+        const theirs = headerText(delivery.properties.correlationId)
         if (theirs === correlationId) finish(delivery)
         else out.logger.warn(`ignoring a message on ${replyTo} with correlation id ${JSON.stringify(theirs ?? null)}`)
       },
@@ -176,7 +176,7 @@ function plural(count: number, word: string): string {
 
 function readResult(ctx: CliContext, delivery: Delivery): Pick<SendCommandResult, 'status' | 'payload' | 'headers'> {
   const headers = delivery.headers
-  const status = text(headers.status) ?? ''
+  const status = headerText(headers.status) ?? ''
   let payload: unknown
   try {
     payload = decode(delivery.body, delivery.properties.contentType as string | undefined)
@@ -202,10 +202,4 @@ function report(ctx: CliContext, command: string, result: SendCommandResult, ndj
   if (result.status === 'success') ctx.logger.success(line)
   else ctx.logger.error(line)
   if (!ndjson) ctx.logger.log(JSON.stringify(toJsonSafe(result.payload), null, 2))
-}
-
-function text(value: unknown): string | undefined {
-  if (typeof value === 'string') return value
-  if (Buffer.isBuffer(value)) return value.toString('utf8')
-  return undefined
 }

@@ -1,16 +1,16 @@
-import type { Delivery } from '@am/bus-core'
 import { encode } from '@am/codec'
 import { describe, expect, it } from 'vitest'
-import { gelf } from '../src/gelf.js'
 import {
   commandProperties,
   configurationProperties,
+  type DeliveryLike,
   eventProperties,
+  gelf,
   openEnvelope,
   resultProperties,
 } from '../src/index.js'
 
-function delivery(body: Buffer, properties: Record<string, unknown>, routingKey = 'svc.Do'): Delivery {
+function delivery(body: Buffer, properties: Record<string, unknown>, routingKey = 'svc.Do'): DeliveryLike {
   return {
     body,
     routingKey,
@@ -20,7 +20,7 @@ function delivery(body: Buffer, properties: Record<string, unknown>, routingKey 
     get headers() {
       return (properties.headers ?? {}) as Record<string, unknown>
     },
-  } as unknown as Delivery
+  } as unknown as DeliveryLike
 }
 
 describe('publish properties', () => {
