@@ -1,4 +1,5 @@
 import { type Delivery, PublishError } from '@am/bus-core'
+import type { Envelope, MessageKind, ResultStatus } from '@am/protocol'
 import type { BatchMember } from './batch.js'
 import type { BusLog } from './bus-log.js'
 import { ServiceError } from './errors.js'
@@ -7,7 +8,6 @@ import type { ServiceMessages, UntypedMessages } from './handler-table.js'
 import { ack, type InputRecord, nack } from './metrics.js'
 import { type Outputs, type Sent, untilConfirmed } from './outputs.js'
 import { type RawBody, rawBody } from './raw.js'
-import type { Envelope, MessageKind, ResultStatus } from './wire.js'
 
 /** Acknowledgement taken over by a handler with `ctx.takeAck()`. */
 export interface ManualAck {

@@ -1,4 +1,5 @@
 import type { Delivery, Logger } from '@am/bus-core'
+import { isRefusal, type MessageKind, openEnvelope, routingKeyOf } from '@am/protocol'
 import type { Batch, BatchHost } from './batch.js'
 import type { BusLog } from './bus-log.js'
 import { type ContextHost, deliveryCountOf, HandlingContext } from './context.js'
@@ -9,7 +10,6 @@ import { type InputRecord, type Metrics, nack, now, observeSince } from './metri
 import type { Outputs, Sent } from './outputs.js'
 import { decideSettlement, isLastAttempt } from './settlement.js'
 import type { Tracing } from './tracing.js'
-import { isRefusal, type MessageKind, openEnvelope, routingKeyOf } from './wire.js'
 
 /** The kind counted for a refused message, which has none: its queue's (results come on the commands queue). */
 const KIND_OF: Record<Origin, MessageKind> = { events: 'event', commands: 'command', configurations: 'configuration' }

@@ -1,5 +1,16 @@
 // The base class
 
+// Wire format (it lives in @am/protocol; these names stay importable from @am/service)
+export type { Envelope, MessageKind, Refusal, ResultStatus } from '@am/protocol'
+export {
+  commandProperties,
+  configurationProperties,
+  eventProperties,
+  isRefusal,
+  openEnvelope,
+  resultProperties,
+  routingKeyOf,
+} from '@am/protocol'
 // Batches
 export type { BatchCallback, BatchEntry, BatchOptions } from './batch.js'
 export { batch } from './batch.js'
@@ -39,14 +50,3 @@ export type { RequestOptions } from './requests.js'
 export { isPattern, matchesTopic } from './routing.js'
 export type { ServiceEvents, ServiceState } from './service.js'
 export { Service } from './service.js'
-// Wire format
-export type { Envelope, MessageKind, Refusal, ResultStatus } from './wire.js'
-export {
-  commandProperties,
-  configurationProperties,
-  eventProperties,
-  isRefusal,
-  openEnvelope,
-  resultProperties,
-  routingKeyOf,
-} from './wire.js'

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { type Delivery, PublishError, type SupervisorState } from '@am/bus-core'
-import type { MessageKind } from './wire.js'
+import type { MessageKind } from '@am/protocol'
 
 /**
  * Upper bounds of the histogram buckets, in seconds (Prometheus `le`), shared by every histogram;

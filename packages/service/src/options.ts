@@ -1,5 +1,6 @@
 import { createSupervisor, type Logger, type SupervisorLike, type SupervisorOptions } from '@am/bus-core'
 import { CBOR, type ContentType, JSON_CONTENT_TYPE } from '@am/codec'
+import { DEFAULT_PREFETCH } from '@am/protocol'
 import { ServiceError } from './errors.js'
 
 /** Options of a service. */
@@ -111,7 +112,7 @@ export interface ResolvedOptions {
 export function resolveOptions(options: ServiceOptions): ResolvedOptions {
   return {
     urls: options.urls,
-    prefetch: options.prefetch ?? 3,
+    prefetch: options.prefetch ?? DEFAULT_PREFETCH,
     contentType: options.json ? JSON_CONTENT_TYPE : CBOR,
     exclusiveQueues: options.exclusiveQueues ?? false,
     queueType: options.queueType ?? 'classic',

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { EXCHANGES, PublishError, type PublishOptions, type ReturnedMessage, type SupervisorLike } from '@am/bus-core'
 import { decode } from '@am/codec'
+import {
+  commandProperties,
+  configurationProperties,
+  eventProperties,
+  type MessageKind,
+  type ResultStatus,
+  resultProperties,
+} from '@am/protocol'
 import type { BusLog } from './bus-log.js'
 import { ServiceError } from './errors.js'
 import type { Outcome } from './handler-table.js'
@@ -10,14 +18,6 @@ import type { ResolvedOptions } from './options.js'
 import { outgoing } from './raw.js'
 import { Delays } from './timers.js'
 import type { Tracing } from './tracing.js'
-import {
-  commandProperties,
-  configurationProperties,
-  eventProperties,
-  type MessageKind,
-  type ResultStatus,
-  resultProperties,
-} from './wire.js'
 
 /** Options of `returnSuccess` / `returnError`. */
 export interface ReturnResultOptions {

@@ -10,12 +10,12 @@ import {
   type SupervisorOptions,
 } from '@am/bus-core'
 import { CBOR, type ContentType, JSON_CONTENT_TYPE } from '@am/codec'
+import { commandProperties, configurationProperties, DEFAULT_CLOSE_TIMEOUT_MS, eventProperties } from '@am/protocol'
 import { ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
 import type { ServiceMessages, UntypedMessages } from './handler-table.js'
 import { outgoing, type RawBody } from './raw.js'
 import { loadTracing, type Tracing } from './tracing.js'
-import { commandProperties, configurationProperties, eventProperties } from './wire.js'
 
 /** Options of a publisher. */
 export interface PublisherOptions {
@@ -178,7 +178,7 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
     // A supervisor closed while it connects drops what waits in its buffer: a script that
     // publishes and closes at once would lose everything. Give the connection a chance first.
     if (!bus.isConnected && bus.stats().buffered > 0) {
-      await readyWithin(bus, this.#options.closeTimeoutMs ?? 10_000)
+      await readyWithin(bus, this.#options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS)
     }
     await bus.close()
   }
@@ -195,7 +195,7 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
       // The four exchanges, no queue: a publisher never consumes.
       topology: eventailTopology({ service: this.name }),
       logger: options.logger ?? null,
-      closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+      closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     })
     return this.#bus
   }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { type Delivery, defineTopology, EXCHANGES, type Logger, type SupervisorLike } from '@am/bus-core'
+import { isRefusal, openEnvelope } from '@am/protocol'
 import { RequestError, ServiceError } from './errors.js'
 import type { Outputs } from './outputs.js'
 import type { RawBody } from './raw.js'
-import { isRefusal, openEnvelope } from './wire.js'
 
 /** Options of `request`. */
 export interface RequestOptions {
