@@ -12,6 +12,7 @@ import {
   type Replies,
 } from 'amqplib'
 import { AckTracker } from './ack-tracker.js'
+import { batchWrites, destroySocket, isChannelClosing, isNackedConfirm } from './amqplib-internals.js'
 import { Backoff, type BackoffOptions } from './backoff.js'
 import { defaultConnectionName, type ParsedUrl, parseAmqpUrl, socketOptions } from './connection-url.js'
 import { Delivery } from './delivery.js'
@@ -801,7 +802,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       if (!ok) gen.writable = false
       return true
     } catch (error) {
-      if (gen.lost || (error as Error).name === 'IllegalOperationError') {
+      if (gen.lost || isChannelClosing(error)) {
         // Not sent: keep it for the next connection.
         for (const [id, pending] of gen.inflight) if (pending === item) gen.inflight.delete(id)
         this.queue.unshift(item)
@@ -838,7 +839,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           ),
         )
       } else item.resolve()
-    } else if ((error as Error).message === 'message nacked') {
+    } else if (isNackedConfirm(error)) {
       item.reject(
         new PublishError(
           'PUBLISH_NACKED',
@@ -970,36 +971,6 @@ async function raceDelay<T>(work: Promise<T>, ms: number): Promise<T | undefined
   } finally {
     clearTimeout(timer)
   }
-}
-
-/**
- * amqplib's muxer writes every frame its channels queued to the socket with a write of its own: a
- * syscall, and often a TCP segment the broker reads on its own, per publish and per ack. Corking
- * the socket while the muxer runs sends what one turn of the event loop queued in one write. Same
- * bytes in the same order, same back-pressure; left alone if amqplib's internals are not as expected.
- * TODO [amqplib@>2.3.1]: check that `connection.muxer._readIncoming` and `muxer.out` still exist.
- */
-function batchWrites(model: ChannelModel): void {
-  type Muxer = { out?: { cork?: () => void; uncork?: () => void }; _readIncoming?: () => void }
-  const muxer = (model.connection as unknown as { muxer?: Muxer }).muxer
-  const readIncoming = muxer?._readIncoming
-  const out = muxer?.out
-  if (!muxer || typeof readIncoming !== 'function' || typeof out?.cork !== 'function' || !out.uncork) return
-  muxer._readIncoming = function batched(this: Muxer): void {
-    out.cork?.()
-    try {
-      readIncoming.call(this)
-    } finally {
-      out.uncork?.()
-    }
-  }
-}
-
-function destroySocket(model: ChannelModel): void {
-  const stream = (model.connection as unknown as { stream?: { destroy?: (error?: Error) => void } }).stream
-  // With an error: amqplib only watches the socket's 'error' and 'end', and without one it would
-  // keep its heartbeat timers, and the process, alive for two heartbeat intervals.
-  stream?.destroy?.(new Error('connection destroyed'))
 }
 
 /**
