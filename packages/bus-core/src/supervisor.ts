@@ -262,6 +262,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private running: Promise<void> | undefined
   private closing: Promise<void> | undefined
   private waiters = new Set<() => void>()
+  /** Resolves when `destroy()` cuts a graceful close short. */
+  private readonly aborted: Promise<undefined>
+  private abortClose!: () => void
   private streakLogged = false
   /** The last failed attempt at each URL, before the first connection (`undefined`: not a connect failure). */
   private failures: Array<ConnectionError | undefined> = []
@@ -280,6 +283,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.window = options.confirmWindow ?? 1000
     this.maxMessages = options.buffer?.maxMessages ?? 10_000
     this.maxBytes = options.buffer?.maxBytes ?? 64 * 1024 * 1024
+    this.aborted = new Promise<undefined>((resolve) => {
+      this.abortClose = () => resolve(undefined)
+    })
   }
 
   /** @internal starts the connection loop */
@@ -482,9 +488,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     return this.closing
   }
 
-  /** Hard stop: drops the connection at once; every pending publish rejects. */
+  /**
+   * Hard stop: drops the connection at once; every pending publish rejects. During a graceful
+   * `close()` (one waiting for a broker that stopped answering, say) it cuts the wait short, and
+   * both resolve once the socket is gone.
+   */
   destroy(): Promise<void> {
-    this.closing ??= this.shutdown(true)
+    if (!this.closing) {
+      this.closing = this.shutdown(true)
+      return this.closing
+    }
+    this.abortClose()
+    const gen = this.current
+    if (gen && !gen.lost) destroySocket(gen.connection)
     return this.closing
   }
 
@@ -903,8 +919,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     const timeoutMs = this.options.closeTimeoutMs ?? 10_000
     // One budget for the whole graceful sequence (cancels, confirms, close-ok): a broker that
     // stopped answering costs `closeTimeoutMs` in all, not per step.
-    const deadline = performance.now() + timeoutMs
+    let deadline = performance.now() + timeoutMs
     const left = (): number => Math.max(0, deadline - performance.now())
+    // `destroy()` during this close: every wait below ends at once.
+    const bounded = <T>(work: Promise<T>, ms: number): Promise<T | undefined> =>
+      raceDelay(Promise.race([work, this.aborted]), ms)
+    let cutShort = false
+    // Settles at most once, with the supervisor; nothing to await.
+    void this.aborted.then(() => {
+      cutShort = true
+      deadline = 0
+    })
     const gen = this.current
     if (!wasFailed) this.setState('closing')
     if (gen && !gen.lost) {
@@ -917,9 +942,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           }
         }
         // A broker that stopped answering never sends cancel-ok: bound the wait.
-        await raceDelay(cancels(), left())
-        const drained = await this.until(() => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0), left())
-        if (!drained) {
+        await bounded(cancels(), left())
+        const drained = await bounded(
+          this.until(() => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0), left()),
+          left(),
+        )
+        if (!drained && !cutShort) {
           this.logger.warn(
             `closing with ${gen.inflight.size} publishes unconfirmed and ${this.queue.length} unsent after ${timeoutMs} ms`,
           )
@@ -937,7 +965,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         }
         // close-ok never comes on a dead socket: bound the wait, then drop the socket (an open
         // one would keep the process alive).
-        const closed = await raceDelay(
+        const closed = await bounded(
           closeAll().then(
             () => true,
             () => true,

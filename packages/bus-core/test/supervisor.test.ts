@@ -463,6 +463,36 @@ describe('Supervisor on a real broker', () => {
     await expect(unconfirmed).rejects.toMatchObject({ code: 'PUBLISH_CHANNEL_CLOSED' })
   })
 
+  it('drops the connection on destroy() while a graceful close() waits for a broker that stopped answering', async () => {
+    const broker = new URL(url)
+    await using proxy = await startProxy(broker.hostname, Number(broker.port || 5672))
+    const hung = new URL(url)
+    hung.port = String(proxy.port)
+    const { topology, exchange } = privateTopology()
+    // a close budget no test waits out: only destroy() can end this close
+    const { supervisor, connectionName } = supervise({ urls: hung.href, topology, closeTimeoutMs: 600_000 })
+    await supervisor.ready()
+    await supervisor.consume('q', (d) => d.ack())
+    await waitFor(async () => (await listConnections()).some((c) => c.name === connectionName), 10_000)
+    proxy.freeze()
+    const unconfirmed = supervisor.publish(exchange, 'k', Buffer.from('x'))
+    unconfirmed.catch(() => undefined)
+    const states: string[] = []
+    supervisor.on('state', (state) => states.push(state))
+    const closing = supervisor.close()
+    const destroyed = supervisor.destroy()
+    await destroyed
+    await closing
+    expect({ state: supervisor.state, states }).toEqual({ state: 'closed', states: ['closing', 'closed'] })
+    await expect(unconfirmed).rejects.toMatchObject({ code: 'PUBLISH_CHANNEL_CLOSED' })
+    // the socket is gone: the proxy dropped its side, and the broker forgets the connection
+    await waitFor(
+      async () => !(await listConnections()).some((c) => c.name === connectionName),
+      10_000,
+      'the broker to forget the connection',
+    )
+  })
+
   it('is disposable with await using', async () => {
     let state = ''
     {
