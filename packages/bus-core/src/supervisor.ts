@@ -198,6 +198,11 @@ interface Generation {
   names: QueueNames
   acks: AckTracker
   inflight: Map<number, PendingPublish>
+  /**
+   * The unconfirmed `mandatory` publishes not yet returned, by exchange and routing key, oldest
+   * first: where a `basic.return` (which carries no delivery tag) finds its publish.
+   */
+  returnable: Map<string, Map<number, PendingPublish>>
   nextId: number
   writable: boolean
   lost: boolean
@@ -632,6 +637,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         names,
         acks: new AckTracker(consume, id, this.logger),
         inflight: new Map(),
+        returnable: new Map(),
         nextId: 0,
         writable: true,
         lost: false,
@@ -752,6 +758,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       )
     }
     gen.inflight.clear()
+    gen.returnable.clear()
     gen.resolveClosed(error)
     if (this.current === gen) {
       if (!this.stopping) this.setState('reconnecting')
@@ -776,16 +783,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
     // A return carries no delivery tag; it precedes the ack of its publish, so it belongs to the
     // oldest unconfirmed mandatory publish with the same exchange, routing key and body.
-    for (const item of gen.inflight.values()) {
-      if (
-        item.options.mandatory &&
-        !item.returned &&
-        item.exchange === exchange &&
-        item.routingKey === routingKey &&
-        item.body.equals(message.content)
-      ) {
-        item.returned = returned
-        break
+    const candidates = gen.returnable.get(returnKey(exchange, routingKey))
+    if (candidates) {
+      for (const [id, item] of candidates) {
+        if (item.body.equals(message.content)) {
+          item.returned = returned
+          candidates.delete(id)
+          if (candidates.size === 0) gen.returnable.delete(returnKey(exchange, routingKey))
+          break
+        }
       }
     }
     this.emit('returned', returned)
@@ -805,6 +811,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   /** Sends one publish; false when the generation cannot take more now. */
   private send(gen: Generation, item: PendingPublish): boolean {
     const { exchange, routingKey, body, options } = item
+    let id = 0
     try {
       if (!item.confirm) {
         gen.log.publish(exchange, routingKey, body, options)
@@ -812,20 +819,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         return true
       }
       gen.nextId += 1
-      const id = gen.nextId
+      id = gen.nextId
       gen.inflight.set(id, item)
-      const ok = gen.main.publish(exchange, routingKey, body, options, (error: unknown) => this.settle(gen, id, error))
+      if (options.mandatory) {
+        const key = returnKey(exchange, routingKey)
+        const candidates = gen.returnable.get(key) ?? new Map<number, PendingPublish>()
+        candidates.set(id, item)
+        gen.returnable.set(key, candidates)
+      }
+      const confirmed = id
+      const ok = gen.main.publish(exchange, routingKey, body, options, (error: unknown) =>
+        this.settle(gen, confirmed, error),
+      )
       if (!ok) gen.writable = false
       return true
     } catch (error) {
+      if (id !== 0) this.forget(gen, id, item)
       if (gen.lost || isChannelClosing(error)) {
         // Not sent: keep it for the next connection.
-        for (const [id, pending] of gen.inflight) if (pending === item) gen.inflight.delete(id)
         this.queue.unshift(item)
         this.queueBytes += body.length
         return false
       }
-      for (const [id, pending] of gen.inflight) if (pending === item) gen.inflight.delete(id)
       item.reject(
         new PublishError(
           'PUBLISH_INVALID',
@@ -840,10 +855,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
   }
 
+  /** Removes a sent publish from the confirm window. */
+  private forget(gen: Generation, id: number, item: PendingPublish): void {
+    gen.inflight.delete(id)
+    if (!item.options.mandatory) return
+    const key = returnKey(item.exchange, item.routingKey)
+    const candidates = gen.returnable.get(key)
+    if (candidates?.delete(id) && candidates.size === 0) gen.returnable.delete(key)
+  }
+
   private settle(gen: Generation, id: number, error: unknown): void {
     const item = gen.inflight.get(id)
     if (!item) return
-    gen.inflight.delete(id)
+    this.forget(gen, id, item)
     if (!error) {
       if (item.returned) {
         const { replyCode, replyText } = item.returned
@@ -986,6 +1010,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (!wasFailed) this.setState('closed')
     this.emit('closed')
   }
+}
+
+function returnKey(exchange: string, routingKey: string): string {
+  return `${exchange}\u0000${routingKey}`
 }
 
 /** `work`'s value, or `undefined` after `ms`; the timer never outlives the race (it would keep the process up). */

@@ -182,6 +182,28 @@ describe('Supervisor on a real broker', () => {
     expect(returned).toEqual(['nowhere'])
   })
 
+  it('matches each return to its own publish among many mandatory publishes in flight', async () => {
+    const exchange = uniqueName('x')
+    const topology = defineTopology({
+      exchanges: [{ name: exchange, type: 'direct', durable: false, autoDelete: true }],
+      queues: [{ key: 'q', name: uniqueName('q'), durable: false, autoDelete: true }],
+      bindings: [{ queue: 'q', exchange, routingKey: 'routed' }],
+    })
+    const { supervisor } = supervise({ topology })
+    await supervisor.ready()
+    const keys = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 'routed' : i % 3 === 1 ? 'lost' : 'gone'))
+    const results = await Promise.allSettled(
+      keys.map((key, i) => supervisor.publish(exchange, key, Buffer.from(`m${i}`), { mandatory: true })),
+    )
+    const outcomes = results.map((r) =>
+      r.status === 'fulfilled'
+        ? 'ok'
+        : `${(r.reason as PublishError).code} ${(r.reason as PublishError).returned?.body}`,
+    )
+    expect(outcomes).toEqual(keys.map((key, i) => (key === 'routed' ? 'ok' : `PUBLISH_RETURNED m${i}`)))
+    expect(supervisor.stats()).toMatchObject({ unconfirmed: 0 })
+  })
+
   it('rejects a publish the broker nacks with PUBLISH_NACKED', async () => {
     const exchange = uniqueName('x')
     const topology = defineTopology({
