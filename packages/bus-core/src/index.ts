@@ -19,6 +19,9 @@ export {
 } from './errors.js'
 // Logging
 export type { Logger } from './logger.js'
+// Browsing a queue (basic.get)
+export type { FetchedMessage, MessageProperties, QueueBrowser } from './queue-browser.js'
+// The supervisor
 export type {
   ConsumeOptions,
   Consumer,

@@ -25,6 +25,7 @@ import {
   toTopologyError,
 } from './errors.js'
 import { type Logger, silentLogger } from './logger.js'
+import { createQueueBrowser, type QueueBrowser } from './queue-browser.js'
 import { applyTopology, defineTopology, mergeTopologies, type QueueNames, type Topology } from './topology.js'
 
 /** Options of `createSupervisor`. */
@@ -454,8 +455,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   /**
    * Runs `work` with a fresh raw amqplib channel on the current connection and closes it after;
-   * for one-off operations such as a passive queue check or `basic.get`. It is not recovered: a
-   * connection loss rejects.
+   * for one-off operations in tests and set-up scripts (deleting a queue…). Tools use `browse` and
+   * `checkQueue`, which keep amqplib out of their code. It is not recovered: a connection loss rejects.
    */
   async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
     await this.ready()
@@ -468,6 +469,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     } finally {
       await channel.close().catch(() => undefined)
     }
+  }
+
+  /**
+   * Runs `work` with a browser of `queue` (`basic.get` one message at a time, ack or nack each) on a
+   * channel of its own, closed after: the messages not acknowledged by then go back to their place.
+   * For tools that inspect or move messages; not recovered (a connection loss rejects).
+   * @example
+   * await bus.browse('orders.dlq', async (browser) => {
+   *   for (let message = await browser.get(); message; message = await browser.get()) browser.ack(message)
+   * })
+   */
+  browse<T>(queue: string, work: (browser: QueueBrowser) => Promise<T>): Promise<T> {
+    return this.withChannel((channel) => work(createQueueBrowser(channel, queue)))
   }
 
   /** Passive declaration: the queue's message and consumer counts, or a `TOPOLOGY_NOT_FOUND` error. */
