@@ -184,7 +184,7 @@ export interface ReturnedMessage {
   replyCode: number
   replyText: string
   body: Buffer
-  properties: import('amqplib').MessageProperties
+  properties: import('./transport.js').MessageProperties
 }
 
 /** A publish that did not reach a queue safely. `returned` is set for `PUBLISH_RETURNED`. */

@@ -20,7 +20,7 @@ export {
 // Logging
 export type { Logger } from './logger.js'
 // Browsing a queue (basic.get)
-export type { FetchedMessage, MessageProperties, QueueBrowser } from './queue-browser.js'
+export type { QueueBrowser } from './queue-browser.js'
 // The supervisor
 export type {
   ConsumeOptions,
@@ -36,3 +36,19 @@ export { createSupervisor, Supervisor } from './supervisor.js'
 // Topology
 export type { BindingSpec, EventailTopologyOptions, ExchangeSpec, QueueNames, QueueSpec, Topology } from './topology.js'
 export { defineTopology, EXCHANGES, eventailTopology, mergeTopologies } from './topology.js'
+// The transport seam (for transports such as @am/testing's memory broker)
+export type {
+  ConfirmOutcome,
+  ConnectTarget,
+  FetchedMessage,
+  MessageProperties,
+  PublishProperties,
+  QueueInfo,
+  TimerHandle,
+  Timers,
+  Transport,
+  TransportChannel,
+  TransportConnection,
+  TransportMessage,
+  TransportReturn,
+} from './transport.js'

@@ -1,25 +1,5 @@
-import type { Channel, GetMessage } from 'amqplib'
 import { ChannelError, toTopologyError } from './errors.js'
-
-/** AMQP message properties as the broker delivers them, headers included. */
-export type MessageProperties = GetMessage['properties']
-
-/** A message taken from a queue with `basic.get`, not acknowledged yet. */
-export interface FetchedMessage {
-  /** The message body, as stored. */
-  readonly content: Buffer
-  readonly fields: {
-    /** Valid only on the browser that fetched it. */
-    readonly deliveryTag: number
-    /** Set by the broker when this message was delivered (or fetched) before and not acknowledged. */
-    readonly redelivered: boolean
-    readonly exchange: string
-    readonly routingKey: string
-    /** Messages left in the queue after this one. */
-    readonly messageCount: number
-  }
-  readonly properties: MessageProperties
-}
+import type { FetchedMessage, TransportChannel } from './transport.js'
 
 /**
  * Takes messages from one queue one at a time (`basic.get`) on a channel of its own. Messages not
@@ -42,32 +22,32 @@ export interface QueueBrowser {
 }
 
 /** A `QueueBrowser` of `queue` over `channel`. @internal */
-export function createQueueBrowser(channel: Channel, queue: string): QueueBrowser {
+export function createQueueBrowser(channel: TransportChannel, queue: string): QueueBrowser {
   const settle = (what: string, send: () => void): void => {
     try {
       send()
     } catch (error) {
+      const cause = (error as Error).cause ?? error
       throw new ChannelError(
         'CHANNEL_CLOSED',
-        `cannot ${what} the message of ${queue}: its channel is closed (${(error as Error).message})`,
-        { cause: error },
+        `cannot ${what} the message of ${queue}: its channel is closed (${(cause as Error).message})`,
+        { cause },
       )
     }
   }
   return {
     async get() {
       try {
-        const message = await channel.get(queue, { noAck: false })
-        return message === false ? undefined : message
+        return await channel.get(queue)
       } catch (error) {
         throw toTopologyError(error, { kind: 'queue', name: queue }) ?? error
       }
     },
     ack(message) {
-      settle('ack', () => channel.ack(message as GetMessage))
+      settle('ack', () => channel.ack(message.fields.deliveryTag, false))
     },
     nack(message, requeue = true) {
-      settle('nack', () => channel.nack(message as GetMessage, false, requeue))
+      settle('nack', () => channel.nack(message.fields.deliveryTag, false, requeue))
     },
   }
 }

@@ -1,24 +1,15 @@
 import { EventEmitter } from 'node:events'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { redactUrl } from '@am/errors'
-import {
-  type Channel,
-  type ChannelModel,
-  type ConfirmChannel,
-  type ConsumeMessage,
-  connect,
-  type Message,
-  type Options,
-  type Replies,
-} from 'amqplib'
+import type { Channel } from 'amqplib'
 import { AckTracker } from './ack-tracker.js'
-import { batchWrites, destroySocket, isChannelClosing, isNackedConfirm } from './amqplib-internals.js'
+import { AmqplibConnection, amqplibTransport } from './amqplib-transport.js'
 import { Backoff, type BackoffOptions } from './backoff.js'
-import { defaultConnectionName, type ParsedUrl, parseAmqpUrl, socketOptions } from './connection-url.js'
+import { defaultConnectionName } from './connection-url.js'
 import { Delivery } from './delivery.js'
 import {
+  ChannelError,
   ConnectionError,
-  describeConnectFailure,
   PublishError,
   type ReturnedMessage,
   TopologyError,
@@ -27,6 +18,19 @@ import {
 import { type Logger, silentLogger } from './logger.js'
 import { createQueueBrowser, type QueueBrowser } from './queue-browser.js'
 import { applyTopology, defineTopology, mergeTopologies, type QueueNames, type Topology } from './topology.js'
+import {
+  type ConfirmOutcome,
+  type PublishProperties,
+  type QueueInfo,
+  realTimers,
+  type TimerHandle,
+  type Timers,
+  type Transport,
+  type TransportChannel,
+  type TransportConnection,
+  type TransportMessage,
+  type TransportReturn,
+} from './transport.js'
 
 /** Options of `createSupervisor`. */
 export interface SupervisorOptions {
@@ -81,6 +85,17 @@ export interface SupervisorOptions {
    * @default null (silent)
    */
   logger?: Logger | null
+  /**
+   * What opens connections: amqplib over TCP/TLS, or another implementation of the transport seam
+   * (`@am/testing`'s memory broker).
+   * @default amqplib
+   */
+  transport?: Transport
+  /**
+   * The clock of reconnection delays, close budgets and ack batching (a test clock in `@am/testing`).
+   * @default Node's timers
+   */
+  timers?: Timers
 }
 
 /** Where the supervisor is in its life. */
@@ -110,7 +125,7 @@ export interface SupervisorEvents {
 }
 
 /** Options of one publish. */
-export interface PublishOptions extends Omit<Options.Publish, 'mandatory' | 'CC' | 'BCC'> {
+export interface PublishOptions extends Omit<PublishProperties, 'mandatory'> {
   /**
    * Ask the broker to return the message when no queue is bound for it; the promise then rejects
    * with a `PublishError` of code `PUBLISH_RETURNED`.
@@ -172,7 +187,7 @@ interface PendingPublish {
   exchange: string
   routingKey: string
   body: Buffer
-  options: Options.Publish
+  options: PublishProperties
   confirm: boolean
   resolve: () => void
   reject: (error: Error) => void
@@ -189,13 +204,20 @@ interface ConsumerEntry {
   generation?: number
 }
 
+interface BrokerUrl {
+  /** As given, credentials included. */
+  raw: string
+  /** For logs and events. */
+  safe: string
+}
+
 interface Generation {
   id: number
-  url: ParsedUrl
-  connection: ChannelModel
-  main: ConfirmChannel
-  log: Channel
-  consume: Channel
+  url: BrokerUrl
+  connection: TransportConnection
+  main: TransportChannel
+  log: TransportChannel
+  consume: TransportChannel
   names: QueueNames
   acks: AckTracker
   inflight: Map<number, PendingPublish>
@@ -210,7 +232,7 @@ interface Generation {
   openedAt: number
   closed: Promise<Error | undefined>
   resolveClosed: (error: Error | undefined) => void
-  blockedTimer?: NodeJS.Timeout
+  blockedTimer?: TimerHandle
 }
 
 const DEFAULT_PREFETCH = 3
@@ -245,7 +267,9 @@ export interface SupervisorLike
  * loss, with capped exponential backoff. Create it with `createSupervisor`.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorLike {
-  private readonly urls: ParsedUrl[]
+  private readonly urls: BrokerUrl[]
+  private readonly transport: Transport
+  private readonly timers: Timers
   private readonly connectionName: string
   private readonly options: SupervisorOptions
   private topology: Topology
@@ -280,7 +304,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     super()
     const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls]
     if (urls.length === 0) throw new ConnectionError('OPTIONS_INVALID', 'at least one broker URL is required')
-    this.urls = urls.map((url) => parseAmqpUrl(url, options.heartbeatSeconds ?? 60))
+    this.transport = options.transport ?? amqplibTransport(options.tls)
+    this.timers = options.timers ?? realTimers
+    this.urls = urls.map((url) => ({ raw: url, safe: this.transport.describeUrl(url) }))
     this.options = options
     this.connectionName = options.connectionName ?? defaultConnectionName()
     this.topology = options.topology ?? defineTopology({})
@@ -446,6 +472,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           await raceDelay(
             live.consume.cancel(entry.tag).catch(() => undefined),
             this.options.closeTimeoutMs ?? 10_000,
+            this.timers,
           )
         }
       },
@@ -462,7 +489,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     await this.ready()
     const gen = this.current
     if (!gen) throw new ConnectionError('CONNECTION_LOST', 'not connected')
-    const channel = await gen.connection.createChannel()
+    if (!(gen.connection instanceof AmqplibConnection)) {
+      throw new ConnectionError('OPTIONS_INVALID', 'withChannel needs the amqplib transport (a real broker)')
+    }
+    const channel = await gen.connection.rawChannel()
+    channel.on('error', () => undefined)
+    try {
+      return await work(channel)
+    } finally {
+      await channel.close().catch(() => undefined)
+    }
+  }
+
+  /** Runs `work` with a channel of its own on the current connection, closed after. */
+  private async withTransportChannel<T>(work: (channel: TransportChannel) => Promise<T>): Promise<T> {
+    await this.ready()
+    const gen = this.current
+    if (!gen) throw new ConnectionError('CONNECTION_LOST', 'not connected')
+    const channel = await gen.connection.openChannel({ confirm: false })
     channel.on('error', () => undefined)
     try {
       return await work(channel)
@@ -481,12 +525,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
    * })
    */
   browse<T>(queue: string, work: (browser: QueueBrowser) => Promise<T>): Promise<T> {
-    return this.withChannel((channel) => work(createQueueBrowser(channel, queue)))
+    return this.withTransportChannel((channel) => work(createQueueBrowser(channel, queue)))
   }
 
   /** Passive declaration: the queue's message and consumer counts, or a `TOPOLOGY_NOT_FOUND` error. */
-  async checkQueue(name: string): Promise<Replies.AssertQueue> {
-    return this.withChannel(async (channel) => {
+  async checkQueue(name: string): Promise<QueueInfo> {
+    return this.withTransportChannel(async (channel) => {
       try {
         return await channel.checkQueue(name)
       } catch (error) {
@@ -519,7 +563,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
     this.abortClose()
     const gen = this.current
-    if (gen && !gen.lost) destroySocket(gen.connection)
+    if (gen && !gen.lost) gen.connection.destroy()
     return this.closing
   }
 
@@ -537,7 +581,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const url = this.urls[this.urlIndex % this.urls.length] as ParsedUrl
+      const url = this.urls[this.urlIndex % this.urls.length] as BrokerUrl
       this.urlIndex += 1
       let gen: Generation
       try {
@@ -560,7 +604,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.failures = []
       const lostWith = await gen.closed
       if (this.stopping) break
-      if (Date.now() - gen.openedAt >= this.backoff.resetAfterMs) this.backoff.reset()
+      if (this.timers.now() - gen.openedAt >= this.backoff.resetAfterMs) this.backoff.reset()
       this.reconnections += 1
       await this.pause(lostWith)
     }
@@ -594,36 +638,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.setState('reconnecting')
     this.emit('reconnecting', { attempt: this.backoff.attempts, delayMs, error })
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delayMs)
+      const timer = this.timers.setTimeout(resolve, delayMs)
       this.wake = () => {
-        clearTimeout(timer)
+        timer.cancel()
         resolve()
       }
     })
     this.wake = undefined
   }
 
-  private async open(url: ParsedUrl): Promise<Generation> {
+  private async open(url: BrokerUrl): Promise<Generation> {
     if (this.currentState !== 'reconnecting') this.setState('connecting')
-    const timeout = this.options.connectTimeoutMs ?? 10_000
-    let connection: ChannelModel
-    try {
-      connection = await connect(
-        url.options,
-        socketOptions(this.connectionName, timeout, this.options.tls, url.tls) as Parameters<typeof connect>[1],
-      )
-    } catch (error) {
-      throw describeConnectFailure(error, {
-        safeUrl: url.safe,
-        hostname: url.options.hostname ?? 'localhost',
-        port: url.options.port ?? (url.tls ? 5671 : 5672),
-        username: url.options.username ?? 'guest',
-        vhost: url.options.vhost ?? '/',
-        tls: url.tls,
-        timeoutMs: timeout,
-      })
-    }
-    batchWrites(connection)
+    const connection = await this.transport.connect({
+      url: url.raw,
+      connectionName: this.connectionName,
+      heartbeatSeconds: this.options.heartbeatSeconds ?? 60,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+    })
     let resolveClosed!: (error: Error | undefined) => void
     const closed = new Promise<Error | undefined>((resolve) => {
       resolveClosed = resolve
@@ -637,9 +668,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     })
     try {
       if (this.stopping) throw new ConnectionError('SUPERVISOR_CLOSED', 'closed while connecting')
-      const main = await connection.createConfirmChannel()
-      const log = await connection.createChannel()
-      const consume = await connection.createChannel()
+      const main = await connection.openChannel({ confirm: true })
+      const log = await connection.openChannel({ confirm: false })
+      const consume = await connection.openChannel({ confirm: false })
       const names = await applyTopology(this.topology, main, log)
       gen = {
         id,
@@ -649,13 +680,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         log,
         consume,
         names,
-        acks: new AckTracker(consume, id, this.logger),
+        acks: new AckTracker(consume, id, this.logger, this.timers),
         inflight: new Map(),
         returnable: new Map(),
         nextId: 0,
         writable: true,
         lost: false,
-        openedAt: Date.now(),
+        openedAt: this.timers.now(),
         closed,
         resolveClosed,
       }
@@ -698,7 +729,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.pump()
     })
     gen.log.on('drain', () => this.pump())
-    gen.main.on('return', (message: Message) => this.onReturn(gen, message))
+    gen.main.on('return', (message: TransportReturn) => this.onReturn(gen, message))
   }
 
   private wireConnection(gen: Generation): void {
@@ -707,15 +738,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.logger.warn(`the broker blocked the connection: ${reason}`)
       this.emit('blocked', reason)
       if (limit !== null && !gen.blockedTimer) {
-        gen.blockedTimer = setTimeout(() => {
-          this.logger.warn(`the connection stayed blocked for ${limit} ms; reopening it`)
-          gen.connection.close().catch(() => undefined)
-        }, limit)
-        gen.blockedTimer.unref()
+        gen.blockedTimer = this.timers.setTimeout(
+          () => {
+            this.logger.warn(`the connection stayed blocked for ${limit} ms; reopening it`)
+            gen.connection.close().catch(() => undefined)
+          },
+          limit,
+          { keepAlive: false },
+        )
       }
     })
     gen.connection.on('unblocked', () => {
-      clearTimeout(gen.blockedTimer)
+      gen.blockedTimer?.cancel()
       gen.blockedTimer = undefined
       this.emit('unblocked')
     })
@@ -724,7 +758,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private async startConsumer(gen: Generation, entry: ConsumerEntry): Promise<void> {
     const queue = gen.names.get(entry.queue) ?? entry.queue
     const { prefetch = DEFAULT_PREFETCH, noAck = false, exclusive = false } = entry.options
-    const onMessage = (message: ConsumeMessage | null): void => {
+    const onMessage = (message: TransportMessage | null): void => {
       if (message === null) {
         // The broker cancelled the consumer (queue deleted…): like eventail, reconnect and redeclare.
         if (!gen.lost && !entry.cancelled) {
@@ -743,7 +777,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       }
     }
     try {
-      await gen.consume.prefetch(prefetch, false)
+      await gen.consume.prefetch(prefetch)
       const reply = await gen.consume.consume(queue, onMessage, {
         noAck,
         exclusive,
@@ -759,7 +793,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private lose(gen: Generation, error: Error | undefined): void {
     if (gen.lost) return
     gen.lost = true
-    clearTimeout(gen.blockedTimer)
+    gen.blockedTimer?.cancel()
     gen.acks.close()
     for (const item of gen.inflight.values()) {
       item.reject(
@@ -782,11 +816,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.notify()
   }
 
-  private onReturn(gen: Generation, message: Message): void {
-    const { exchange, routingKey, replyCode, replyText } = message.fields as Message['fields'] & {
-      replyCode: number
-      replyText: string
-    }
+  private onReturn(gen: Generation, message: TransportReturn): void {
+    const { exchange, routingKey, replyCode, replyText } = message.fields
     const returned: ReturnedMessage = {
       exchange,
       routingKey,
@@ -842,14 +873,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         gen.returnable.set(key, candidates)
       }
       const confirmed = id
-      const ok = gen.main.publish(exchange, routingKey, body, options, (error: unknown) =>
-        this.settle(gen, confirmed, error),
+      const ok = gen.main.publish(exchange, routingKey, body, options, (outcome) =>
+        this.settle(gen, confirmed, outcome),
       )
       if (!ok) gen.writable = false
       return true
     } catch (error) {
       if (id !== 0) this.forget(gen, id, item)
-      if (gen.lost || isChannelClosing(error)) {
+      if (gen.lost || (error instanceof ChannelError && error.code === 'CHANNEL_CLOSED')) {
         // Not sent: keep it for the next connection.
         this.queue.unshift(item)
         this.queueBytes += body.length
@@ -878,11 +909,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (candidates?.delete(id) && candidates.size === 0) gen.returnable.delete(key)
   }
 
-  private settle(gen: Generation, id: number, error: unknown): void {
+  private settle(gen: Generation, id: number, outcome: ConfirmOutcome): void {
     const item = gen.inflight.get(id)
     if (!item) return
     this.forget(gen, id, item)
-    if (!error) {
+    if (outcome === 'ack') {
       if (item.returned) {
         const { replyCode, replyText } = item.returned
         item.reject(
@@ -893,7 +924,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           ),
         )
       } else item.resolve()
-    } else if (isNackedConfirm(error)) {
+    } else if (outcome === 'nack') {
       item.reject(
         new PublishError(
           'PUBLISH_NACKED',
@@ -906,7 +937,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           'PUBLISH_CHANNEL_CLOSED',
           `the channel closed before the broker confirmed the publish to ${item.exchange}/${item.routingKey}; it may or may not have been delivered`,
           undefined,
-          { cause: error },
+          { cause: outcome },
         ),
       )
     }
@@ -923,14 +954,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (done()) return true
     return new Promise<boolean>((resolve) => {
       const finish = (result: boolean): void => {
-        clearTimeout(timer)
+        timer.cancel()
         this.waiters.delete(check)
         resolve(result)
       }
       const check = (): void => {
         if (done()) finish(true)
       }
-      const timer = setTimeout(() => finish(false), ms)
+      const timer = this.timers.setTimeout(() => finish(false), ms)
       this.waiters.add(check)
     })
   }
@@ -957,11 +988,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     const timeoutMs = this.options.closeTimeoutMs ?? 10_000
     // One budget for the whole graceful sequence (cancels, confirms, close-ok): a broker that
     // stopped answering costs `closeTimeoutMs` in all, not per step.
-    let deadline = performance.now() + timeoutMs
-    const left = (): number => Math.max(0, deadline - performance.now())
+    let deadline = this.timers.now() + timeoutMs
+    const left = (): number => Math.max(0, deadline - this.timers.now())
     // `destroy()` during this close: every wait below ends at once.
     const bounded = <T>(work: Promise<T>, ms: number): Promise<T | undefined> =>
-      raceDelay(Promise.race([work, this.aborted]), ms)
+      raceDelay(Promise.race([work, this.aborted]), ms, this.timers)
     let cutShort = false
     // Settles at most once, with the supervisor; nothing to await.
     void this.aborted.then(() => {
@@ -992,7 +1023,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         }
         gen.acks.flush()
       }
-      if (hard) destroySocket(gen.connection)
+      if (hard) gen.connection.destroy()
       else {
         // Close the channels first: amqplib may send connection.close ahead of acks still queued
         // on a channel, and the broker would then requeue messages we acked. A channel's close-ok
@@ -1010,13 +1041,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           ),
           left(),
         )
-        if (closed !== true) destroySocket(gen.connection)
+        if (closed !== true) gen.connection.destroy()
       }
       this.lose(gen, undefined)
     }
     // The loop may be inside a connection attempt: it sees `stopping` and closes what it opened.
     // (its socket is gone or closed by now, so it ends at once; bounded all the same)
-    if (this.running) await raceDelay(this.running, Math.max(left(), 1_000))
+    if (this.running) await raceDelay(this.running, Math.max(left(), 1_000), this.timers)
     this.rejectQueued(
       new ConnectionError('SUPERVISOR_CLOSED', 'the supervisor closed before this message could be sent'),
     )
@@ -1031,15 +1062,15 @@ function returnKey(exchange: string, routingKey: string): string {
 }
 
 /** `work`'s value, or `undefined` after `ms`; the timer never outlives the race (it would keep the process up). */
-async function raceDelay<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined
+async function raceDelay<T>(work: Promise<T>, ms: number, timers: Timers): Promise<T | undefined> {
+  let timer: TimerHandle | undefined
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms)
+    timer = timers.setTimeout(() => resolve(undefined), ms)
   })
   try {
     return await Promise.race([work, timeout])
   } finally {
-    clearTimeout(timer)
+    timer?.cancel()
   }
 }
 
