@@ -238,8 +238,8 @@ interface Generation {
 const DEFAULT_PREFETCH = 3
 
 /**
- * What a service needs of a supervisor: `Supervisor` itself, or an in-memory bus for tests
- * (`@am/testing`).
+ * What a service needs of a supervisor (`@am/testing`'s memory broker makes real `Supervisor`s over
+ * its own transport).
  */
 export interface SupervisorLike
   extends Pick<EventEmitter<SupervisorEvents>, 'on' | 'off' | 'once' | 'emit'>,

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import type { SupervisorLike, SupervisorOptions } from '@am/bus-core'
+import { createSupervisor, type Supervisor, type SupervisorLike, type SupervisorOptions } from '@am/bus-core'
 import { matchesTopic } from '@am/service'
 import { type AmqpError, amqpError, channelClosedError } from './amqp-errors.js'
 import { BrokerConnection } from './connection.js'
 import { TestingError } from './errors.js'
+import { memoryTimers, memoryTransport } from './memory-transport.js'
 import { copyProperties, type PublishProperties, toMessageProperties } from './properties.js'
 import { type ConsumerState, type Outstanding, Queue, type QueuedMessage } from './queue.js'
-import { asSupervisorLike, MemorySupervisor } from './supervisor.js'
 import { nextTurn, realClearTimeout, realNow, realSetImmediate, realSetTimeout } from './timers.js'
 import type { ConsumeMessage, MessageProperties } from './types.js'
 
@@ -176,7 +176,8 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
   readonly #connections = new Set<BrokerConnection>()
   readonly #failures: Array<PublishFilter & { remaining: number }> = []
   readonly #unroutable: Array<PublishFilter & { routingKey: string }> = []
-  readonly #supervisors = new Set<MemorySupervisor>()
+  readonly #supervisors = new Set<Supervisor>()
+  readonly #made = new WeakSet<object>()
   #confirmDelayMs = 0
   #nextMessageId = 0
   #nextConnectionId = 0
@@ -219,22 +220,41 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
 
   /**
    * A `supervisorFactory` for `Service` options: each service (each call) gets its own
-   * `MemorySupervisor`, i.e. its own connection to this broker.
+   * supervisor, i.e. its own connection to this broker.
    * @example
    * const broker = createMemoryBroker()
    * const pong = new Pong({ urls: broker.url, supervisorFactory: broker.supervisorFactory() })
    */
   supervisorFactory(): (options: SupervisorOptions) => SupervisorLike {
-    return (options) => asSupervisorLike(this.createSupervisor(options))
+    return (options) => this.createSupervisor(options)
   }
 
-  /** A supervisor (one connection) on this broker, connecting in the background. */
-  createSupervisor(options: Partial<SupervisorOptions> = {}): MemorySupervisor {
+  /**
+   * A supervisor (one connection) on this broker, connecting in the background: `@am/bus-core`'s
+   * own `Supervisor` over the memory transport. It reconnects after `reconnectDelayMs` (unless
+   * `options.reconnect` says otherwise) and logs nothing.
+   */
+  createSupervisor(options: Partial<SupervisorOptions> = {}): Supervisor {
     this.#assertOpen()
-    const supervisor = new MemorySupervisor(this, { urls: this.url, ...options })
+    const delay = this.reconnectDelayMs
+    const supervisor = createSupervisor({
+      connectionName: `memory-${Math.random().toString(36).slice(2, 10)}`,
+      reconnect: { initialDelayMs: delay, maxDelayMs: delay, jitter: 0 },
+      ...options,
+      urls: this.url,
+      logger: null,
+      transport: memoryTransport(this),
+      timers: memoryTimers(this),
+    })
     this.#supervisors.add(supervisor)
+    this.#made.add(supervisor)
     supervisor.once('closed', () => this.#supervisors.delete(supervisor))
-    return supervisor.start()
+    return supervisor
+  }
+
+  /** Whether `supervisor` was made by this broker (it is not bound to a real broker). */
+  isMemorySupervisor(supervisor: unknown): boolean {
+    return typeof supervisor === 'object' && supervisor !== null && this.#made.has(supervisor)
   }
 
   // Faults ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The "bus under test": what the conformance suite needs from a bus, implemented twice — by the
-// in-memory broker and by a real RabbitMQ (bus-core's `createSupervisor`). The suite only speaks
-// `SupervisorLike` and these helpers, so the same assertions run on both.
+// in-memory broker and by a real RabbitMQ. Both run bus-core's `Supervisor` (over the memory
+// transport, over amqplib): the same assertions check the broker emulation against RabbitMQ.
 import { createSupervisor, type SupervisorLike, type Topology } from '@am/bus-core'
 import type { ServiceOptions } from '@am/service'
 import { closeConnections, rabbitmqctl, uniqueName, waitFor } from '@am/testkit'
