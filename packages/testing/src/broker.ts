@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { createSupervisor, type Supervisor, type SupervisorLike, type SupervisorOptions } from '@am/bus-core'
+import {
+  createSupervisor,
+  type FetchedMessage,
+  type Supervisor,
+  type SupervisorLike,
+  type SupervisorOptions,
+} from '@am/bus-core'
 import { matchesTopic } from '@am/service'
 import { type AmqpError, amqpError, channelClosedError } from './amqp-errors.js'
 import { BrokerConnection } from './connection.js'
@@ -687,6 +693,62 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
     if (index < 0) return
     queue.consumers.splice(index, 1)
     if (queue.autoDelete && queue.consumers.length === 0 && queue.hadConsumer) this.#deleteQueue(queue, false)
+  }
+
+  /**
+   * `basic.get` without auto-ack: the queue's next ready message, held unacked by `connection`
+   * (under its own delivery tag) until settled; `undefined` when the queue is empty.
+   * @internal
+   */
+  get(
+    connection: BrokerConnection,
+    queueName: string,
+  ): { outstanding: Outstanding; message: FetchedMessage } | undefined {
+    const queue = this.#queues.get(queueName)
+    if (!queue) throw amqpError(404, 'BasicGet', `no queue '${queueName}' in vhost '${this.vhost}'`)
+    if (queue.owner && queue.owner !== connection) throw this.#locked('BasicGet', queueName)
+    const message = queue.ready.shift()
+    if (!message) return undefined
+    const tag = connection.nextDeliveryTag()
+    // Not a consumer of the queue: it only holds the unacked count that `settle` gives back.
+    const getter: ConsumerState = {
+      tag: '',
+      queue,
+      connection,
+      prefetch: 0,
+      noAck: false,
+      exclusive: false,
+      unacked: 1,
+      onMessage: () => undefined,
+    }
+    const outstanding: Outstanding = { tag, consumer: getter, message }
+    queue.unacked.add(outstanding)
+    connection.outstanding.set(tag, outstanding)
+    this.touch()
+    this.emit('delivered', {
+      id: message.id,
+      queue: queue.name,
+      connection: connection.name,
+      redelivered: message.redelivered,
+    })
+    const properties = copyProperties(message.properties)
+    if (queue.args['x-queue-type'] === 'quorum' && message.returns > 0) {
+      ;(properties.headers as Record<string, unknown>)['x-delivery-count'] = message.returns
+    }
+    return {
+      outstanding,
+      message: {
+        content: message.body,
+        fields: {
+          deliveryTag: tag,
+          redelivered: message.redelivered,
+          exchange: message.exchange,
+          routingKey: message.routingKey,
+          messageCount: queue.ready.length,
+        },
+        properties,
+      },
+    }
   }
 
   /** @internal */

@@ -16,9 +16,16 @@ import { amqpError } from './amqp-errors.js'
 import type { MemoryBroker } from './broker.js'
 import type { BrokerConnection } from './connection.js'
 import { toMessageProperties } from './properties.js'
+import type { Outstanding } from './queue.js'
 import { realNow } from './timers.js'
 
 type Listener = (...args: never[]) => void
+
+/**
+ * Deliveries taken with `basic.get`. Delivery tags are per connection here (per channel on
+ * RabbitMQ): a multiple ack on the consuming channel must not cover them.
+ */
+const taken = new WeakSet<Outstanding>()
 
 /** Event listeners by event name (the transport seam's `on`). */
 class Listeners {
@@ -138,6 +145,8 @@ class MemoryChannel implements TransportChannel {
   #open = true
   #prefetch = 0
   readonly #closeWaiters: Array<() => void> = []
+  /** Messages taken with `get` and not settled: back to their queue when the channel closes. */
+  readonly #fetched = new Set<Outstanding>()
 
   constructor(
     readonly broker: MemoryBroker,
@@ -151,6 +160,10 @@ class MemoryChannel implements TransportChannel {
     if (!this.#open) return
     this.#open = false
     this.onClose(this)
+    for (const item of this.#fetched) {
+      if (this.connection.outstanding.delete(item.tag)) this.broker.settle(item, 'requeue')
+    }
+    this.#fetched.clear()
     for (const resolve of this.#closeWaiters.splice(0)) resolve()
     this.#listeners.emit('close', error)
   }
@@ -215,8 +228,14 @@ class MemoryChannel implements TransportChannel {
     return this.#rpc(() => this.connection.cancel(consumerTag))
   }
 
-  get(_queue: string): Promise<FetchedMessage | undefined> {
-    return Promise.reject(new Error('basic.get is not emulated by the memory broker'))
+  get(queue: string): Promise<FetchedMessage | undefined> {
+    return this.#rpc(() => {
+      const got = this.broker.get(this.connection, queue)
+      if (!got) return undefined
+      this.#fetched.add(got.outstanding)
+      taken.add(got.outstanding)
+      return got.message
+    })
   }
 
   publish(
@@ -284,8 +303,10 @@ class MemoryChannel implements TransportChannel {
       const tags = allUpTo ? [...connection.outstanding.keys()].filter((t) => t <= tag) : [tag]
       for (const t of tags) {
         const item = connection.outstanding.get(t)
-        if (!item) continue
+        // Only this channel's deliveries (see `taken`).
+        if (!item || taken.has(item) !== this.#fetched.has(item)) continue
         connection.outstanding.delete(t)
+        this.#fetched.delete(item)
         this.broker.settle(item, action)
       }
     })
