@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: one state machine (connection loop, publish buffer and confirm window,
+// consumers, shutdown) whose parts share the state of the current connection generation; a third of
+// the file is its documented options, events and types. The transport below it is transport.ts.
 import { EventEmitter } from 'node:events'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { redactUrl } from '@am/errors'
