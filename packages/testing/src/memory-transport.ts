@@ -78,7 +78,7 @@ export function memoryTimers(broker: MemoryBroker): Timers {
   return {
     now: realNow,
     setTimeout(callback, ms) {
-      const cancel = broker.later(callback, Math.max(1, ms))
+      const cancel = broker.later(callback, ms)
       return { cancel }
     },
     defer(callback) {
