@@ -1,5 +1,5 @@
-import type { Channel } from 'amqplib'
 import type { Logger } from './logger.js'
+import type { Timers, TransportChannel } from './transport.js'
 
 const OUTSTANDING = 0
 const ACKED = 1
@@ -18,9 +18,10 @@ export class AckTracker {
   private isClosed = false
 
   constructor(
-    private readonly channel: Pick<Channel, 'ack' | 'nack'>,
+    private readonly channel: Pick<TransportChannel, 'ack' | 'nack'>,
     readonly generation: number,
     private readonly logger: Logger,
+    private readonly timers: Pick<Timers, 'defer'>,
   ) {}
 
   /** Deliveries not yet settled. */
@@ -42,7 +43,7 @@ export class AckTracker {
     this.pending.set(tag, ACKED)
     if (!this.scheduled) {
       this.scheduled = true
-      setImmediate(this.flush)
+      this.timers.defer(this.flush)
     }
     return true
   }
@@ -51,7 +52,7 @@ export class AckTracker {
   nack(tag: number, requeue: boolean): boolean {
     if (!this.accepts(tag, 'nack')) return false
     this.pending.delete(tag)
-    return this.send(() => this.channel.nack({ fields: { deliveryTag: tag } } as never, false, requeue))
+    return this.send(() => this.channel.nack(tag, false, requeue))
   }
 
   /** Sends the queued acks now. */
@@ -66,11 +67,11 @@ export class AckTracker {
       run += 1
       this.pending.delete(tag)
     }
-    if (run > 0) this.send(() => this.channel.ack({ fields: { deliveryTag: last } } as never, run > 1))
+    if (run > 0) this.send(() => this.channel.ack(last, run > 1))
     for (const [tag, state] of this.pending) {
       if (state !== ACKED) continue
       this.pending.delete(tag)
-      this.send(() => this.channel.ack({ fields: { deliveryTag: tag } } as never, false))
+      this.send(() => this.channel.ack(tag, false))
     }
   }
 
@@ -80,7 +81,7 @@ export class AckTracker {
     this.pending.clear()
   }
 
-  // The channel may be closing before its 'close' event reached us: amqplib then throws.
+  // The channel may be closing before its 'close' event reached us: the transport then throws.
   private send(frame: () => void): boolean {
     try {
       frame()

@@ -1,4 +1,4 @@
-import type { ConsumeMessage, MessageProperties } from 'amqplib'
+import type { MessageProperties, TransportMessage } from './transport.js'
 
 /** What settles deliveries: the channel's ack bookkeeping, or an in-memory bus. */
 export interface Settler {
@@ -36,7 +36,7 @@ export class Delivery {
    * For transports: `settler` settles the delivery tag (none for `noAck` consumers).
    * @internal
    */
-  constructor(message: ConsumeMessage, queue: string, settler: Settler | undefined, generation: number) {
+  constructor(message: TransportMessage, queue: string, settler: Settler | undefined, generation: number) {
     const tracker = settler
     this.body = message.content
     this.exchange = message.fields.exchange

@@ -1,4 +1,5 @@
 import { AmError, type AmErrorOptions } from '@am/errors'
+import { isRefusedAtOpen } from './amqplib-internals.js'
 
 /** Codes of the errors thrown by `@am/bus-core`. */
 export type BusErrorCode =
@@ -89,7 +90,7 @@ export function describeConnectFailure(error: unknown, target: ConnectTarget): C
       `the broker at ${target.safeUrl} refused the login of user '${target.username}' (ACCESS_REFUSED): fix the user or password in the URL`,
     )
   }
-  if (/NOT[_-]ALLOWED|\b530\b|Expected ConnectionOpenOk; got <ConnectionClose/.test(raw)) {
+  if (/NOT[_-]ALLOWED|\b530\b/.test(raw) || isRefusedAtOpen(raw)) {
     return make(
       'vhost',
       `the broker at ${target.safeUrl} has no virtual host '${target.vhost}' (or user '${target.username}' may not use it): create it (rabbitmqctl add_vhost ${shellWord(target.vhost)}) or fix the URL`,
@@ -183,7 +184,7 @@ export interface ReturnedMessage {
   replyCode: number
   replyText: string
   body: Buffer
-  properties: import('amqplib').MessageProperties
+  properties: import('./transport.js').MessageProperties
 }
 
 /** A publish that did not reach a queue safely. `returned` is set for `PUBLISH_RETURNED`. */

@@ -22,6 +22,9 @@ export type { Logger } from './logger.js'
 // The management HTTP API
 export type { ManagementAnswer, ManagementEndpoint } from './management.js'
 export { managementEndpoint, requestManagement, vhostOf } from './management.js'
+// Browsing a queue (basic.get)
+export type { QueueBrowser } from './queue-browser.js'
+// The supervisor
 export type {
   ConsumeOptions,
   Consumer,
@@ -36,3 +39,19 @@ export { createSupervisor, Supervisor } from './supervisor.js'
 // Topology
 export type { BindingSpec, EventailTopologyOptions, ExchangeSpec, QueueNames, QueueSpec, Topology } from './topology.js'
 export { defineTopology, EXCHANGES, eventailTopology, mergeTopologies } from './topology.js'
+// The transport seam (for transports such as @am/testing's memory broker)
+export type {
+  ConfirmOutcome,
+  ConnectTarget,
+  FetchedMessage,
+  MessageProperties,
+  PublishProperties,
+  QueueInfo,
+  TimerHandle,
+  Timers,
+  Transport,
+  TransportChannel,
+  TransportConnection,
+  TransportMessage,
+  TransportReturn,
+} from './transport.js'

@@ -1,30 +1,39 @@
+// Over 500 lines on purpose: one state machine (connection loop, publish buffer and confirm window,
+// consumers, shutdown) whose parts share the state of the current connection generation; a third of
+// the file is its documented options, events and types. The transport below it is transport.ts.
 import { EventEmitter } from 'node:events'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { redactUrl } from '@am/errors'
-import {
-  type Channel,
-  type ChannelModel,
-  type ConfirmChannel,
-  type ConsumeMessage,
-  connect,
-  type Message,
-  type Options,
-  type Replies,
-} from 'amqplib'
+import type { Channel } from 'amqplib'
 import { AckTracker } from './ack-tracker.js'
+import { AmqplibConnection, amqplibTransport } from './amqplib-transport.js'
 import { Backoff, type BackoffOptions } from './backoff.js'
-import { defaultConnectionName, type ParsedUrl, parseAmqpUrl, socketOptions } from './connection-url.js'
+import { defaultConnectionName } from './connection-url.js'
 import { Delivery } from './delivery.js'
 import {
+  ChannelError,
   ConnectionError,
-  describeConnectFailure,
   PublishError,
   type ReturnedMessage,
   TopologyError,
   toTopologyError,
 } from './errors.js'
 import { type Logger, silentLogger } from './logger.js'
+import { createQueueBrowser, type QueueBrowser } from './queue-browser.js'
 import { applyTopology, defineTopology, mergeTopologies, type QueueNames, type Topology } from './topology.js'
+import {
+  type ConfirmOutcome,
+  type PublishProperties,
+  type QueueInfo,
+  realTimers,
+  type TimerHandle,
+  type Timers,
+  type Transport,
+  type TransportChannel,
+  type TransportConnection,
+  type TransportMessage,
+  type TransportReturn,
+} from './transport.js'
 
 /** Options of `createSupervisor`. */
 export interface SupervisorOptions {
@@ -79,6 +88,17 @@ export interface SupervisorOptions {
    * @default null (silent)
    */
   logger?: Logger | null
+  /**
+   * What opens connections: amqplib over TCP/TLS, or another implementation of the transport seam
+   * (`@am/testing`'s memory broker).
+   * @default amqplib
+   */
+  transport?: Transport
+  /**
+   * The clock of reconnection delays, close budgets and ack batching (a test clock in `@am/testing`).
+   * @default Node's timers
+   */
+  timers?: Timers
 }
 
 /** Where the supervisor is in its life. */
@@ -108,7 +128,7 @@ export interface SupervisorEvents {
 }
 
 /** Options of one publish. */
-export interface PublishOptions extends Omit<Options.Publish, 'mandatory' | 'CC' | 'BCC'> {
+export interface PublishOptions extends Omit<PublishProperties, 'mandatory'> {
   /**
    * Ask the broker to return the message when no queue is bound for it; the promise then rejects
    * with a `PublishError` of code `PUBLISH_RETURNED`.
@@ -170,7 +190,7 @@ interface PendingPublish {
   exchange: string
   routingKey: string
   body: Buffer
-  options: Options.Publish
+  options: PublishProperties
   confirm: boolean
   resolve: () => void
   reject: (error: Error) => void
@@ -187,30 +207,42 @@ interface ConsumerEntry {
   generation?: number
 }
 
+interface BrokerUrl {
+  /** As given, credentials included. */
+  raw: string
+  /** For logs and events. */
+  safe: string
+}
+
 interface Generation {
   id: number
-  url: ParsedUrl
-  connection: ChannelModel
-  main: ConfirmChannel
-  log: Channel
-  consume: Channel
+  url: BrokerUrl
+  connection: TransportConnection
+  main: TransportChannel
+  log: TransportChannel
+  consume: TransportChannel
   names: QueueNames
   acks: AckTracker
   inflight: Map<number, PendingPublish>
+  /**
+   * The unconfirmed `mandatory` publishes not yet returned, by exchange and routing key, oldest
+   * first: where a `basic.return` (which carries no delivery tag) finds its publish.
+   */
+  returnable: Map<string, Map<number, PendingPublish>>
   nextId: number
   writable: boolean
   lost: boolean
   openedAt: number
   closed: Promise<Error | undefined>
   resolveClosed: (error: Error | undefined) => void
-  blockedTimer?: NodeJS.Timeout
+  blockedTimer?: TimerHandle
 }
 
 const DEFAULT_PREFETCH = 3
 
 /**
- * What a service needs of a supervisor: `Supervisor` itself, or an in-memory bus for tests
- * (`@am/testing`).
+ * What a service needs of a supervisor (`@am/testing`'s memory broker makes real `Supervisor`s over
+ * its own transport).
  */
 export interface SupervisorLike
   extends Pick<EventEmitter<SupervisorEvents>, 'on' | 'off' | 'once' | 'emit'>,
@@ -238,7 +270,9 @@ export interface SupervisorLike
  * loss, with capped exponential backoff. Create it with `createSupervisor`.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorLike {
-  private readonly urls: ParsedUrl[]
+  private readonly urls: BrokerUrl[]
+  private readonly transport: Transport
+  private readonly timers: Timers
   private readonly connectionName: string
   private readonly options: SupervisorOptions
   private topology: Topology
@@ -261,6 +295,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private running: Promise<void> | undefined
   private closing: Promise<void> | undefined
   private waiters = new Set<() => void>()
+  /** Resolves when `destroy()` cuts a graceful close short. */
+  private readonly aborted: Promise<undefined>
+  private abortClose!: () => void
   private streakLogged = false
   /** The last failed attempt at each URL, before the first connection (`undefined`: not a connect failure). */
   private failures: Array<ConnectionError | undefined> = []
@@ -270,7 +307,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     super()
     const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls]
     if (urls.length === 0) throw new ConnectionError('OPTIONS_INVALID', 'at least one broker URL is required')
-    this.urls = urls.map((url) => parseAmqpUrl(url, options.heartbeatSeconds ?? 60))
+    this.transport = options.transport ?? amqplibTransport(options.tls)
+    this.timers = options.timers ?? realTimers
+    this.urls = urls.map((url) => ({ raw: url, safe: this.transport.describeUrl(url) }))
     this.options = options
     this.connectionName = options.connectionName ?? defaultConnectionName()
     this.topology = options.topology ?? defineTopology({})
@@ -279,6 +318,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.window = options.confirmWindow ?? 1000
     this.maxMessages = options.buffer?.maxMessages ?? 10_000
     this.maxBytes = options.buffer?.maxBytes ?? 64 * 1024 * 1024
+    this.aborted = new Promise<undefined>((resolve) => {
+      this.abortClose = () => resolve(undefined)
+    })
   }
 
   /** @internal starts the connection loop */
@@ -433,6 +475,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           await raceDelay(
             live.consume.cancel(entry.tag).catch(() => undefined),
             this.options.closeTimeoutMs ?? 10_000,
+            this.timers,
           )
         }
       },
@@ -442,14 +485,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   /**
    * Runs `work` with a fresh raw amqplib channel on the current connection and closes it after;
-   * for one-off operations such as a passive queue check or `basic.get`. It is not recovered: a
-   * connection loss rejects.
+   * for one-off operations in tests and set-up scripts (deleting a queue…). Tools use `browse` and
+   * `checkQueue`, which keep amqplib out of their code. It is not recovered: a connection loss rejects.
    */
   async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
     await this.ready()
     const gen = this.current
     if (!gen) throw new ConnectionError('CONNECTION_LOST', 'not connected')
-    const channel = await gen.connection.createChannel()
+    if (!(gen.connection instanceof AmqplibConnection)) {
+      throw new ConnectionError('OPTIONS_INVALID', 'withChannel needs the amqplib transport (a real broker)')
+    }
+    const channel = await gen.connection.rawChannel()
     channel.on('error', () => undefined)
     try {
       return await work(channel)
@@ -458,9 +504,36 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
   }
 
+  /** Runs `work` with a channel of its own on the current connection, closed after. */
+  private async withTransportChannel<T>(work: (channel: TransportChannel) => Promise<T>): Promise<T> {
+    await this.ready()
+    const gen = this.current
+    if (!gen) throw new ConnectionError('CONNECTION_LOST', 'not connected')
+    const channel = await gen.connection.openChannel({ confirm: false })
+    channel.on('error', () => undefined)
+    try {
+      return await work(channel)
+    } finally {
+      await channel.close().catch(() => undefined)
+    }
+  }
+
+  /**
+   * Runs `work` with a browser of `queue` (`basic.get` one message at a time, ack or nack each) on a
+   * channel of its own, closed after: the messages not acknowledged by then go back to their place.
+   * For tools that inspect or move messages; not recovered (a connection loss rejects).
+   * @example
+   * await bus.browse('orders.dlq', async (browser) => {
+   *   for (let message = await browser.get(); message; message = await browser.get()) browser.ack(message)
+   * })
+   */
+  browse<T>(queue: string, work: (browser: QueueBrowser) => Promise<T>): Promise<T> {
+    return this.withTransportChannel((channel) => work(createQueueBrowser(channel, queue)))
+  }
+
   /** Passive declaration: the queue's message and consumer counts, or a `TOPOLOGY_NOT_FOUND` error. */
-  async checkQueue(name: string): Promise<Replies.AssertQueue> {
-    return this.withChannel(async (channel) => {
+  async checkQueue(name: string): Promise<QueueInfo> {
+    return this.withTransportChannel(async (channel) => {
       try {
         return await channel.checkQueue(name)
       } catch (error) {
@@ -481,9 +554,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     return this.closing
   }
 
-  /** Hard stop: drops the connection at once; every pending publish rejects. */
+  /**
+   * Hard stop: drops the connection at once; every pending publish rejects. During a graceful
+   * `close()` (one waiting for a broker that stopped answering, say) it cuts the wait short, and
+   * both resolve once the socket is gone.
+   */
   destroy(): Promise<void> {
-    this.closing ??= this.shutdown(true)
+    if (!this.closing) {
+      this.closing = this.shutdown(true)
+      return this.closing
+    }
+    this.abortClose()
+    const gen = this.current
+    if (gen && !gen.lost) gen.connection.destroy()
     return this.closing
   }
 
@@ -501,7 +584,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const url = this.urls[this.urlIndex % this.urls.length] as ParsedUrl
+      const url = this.urls[this.urlIndex % this.urls.length] as BrokerUrl
       this.urlIndex += 1
       let gen: Generation
       try {
@@ -524,7 +607,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.failures = []
       const lostWith = await gen.closed
       if (this.stopping) break
-      if (Date.now() - gen.openedAt >= this.backoff.resetAfterMs) this.backoff.reset()
+      if (this.timers.now() - gen.openedAt >= this.backoff.resetAfterMs) this.backoff.reset()
       this.reconnections += 1
       await this.pause(lostWith)
     }
@@ -558,36 +641,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.setState('reconnecting')
     this.emit('reconnecting', { attempt: this.backoff.attempts, delayMs, error })
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delayMs)
+      const timer = this.timers.setTimeout(resolve, delayMs)
       this.wake = () => {
-        clearTimeout(timer)
+        timer.cancel()
         resolve()
       }
     })
     this.wake = undefined
   }
 
-  private async open(url: ParsedUrl): Promise<Generation> {
+  private async open(url: BrokerUrl): Promise<Generation> {
     if (this.currentState !== 'reconnecting') this.setState('connecting')
-    const timeout = this.options.connectTimeoutMs ?? 10_000
-    let connection: ChannelModel
-    try {
-      connection = await connect(
-        url.options,
-        socketOptions(this.connectionName, timeout, this.options.tls, url.tls) as Parameters<typeof connect>[1],
-      )
-    } catch (error) {
-      throw describeConnectFailure(error, {
-        safeUrl: url.safe,
-        hostname: url.options.hostname ?? 'localhost',
-        port: url.options.port ?? (url.tls ? 5671 : 5672),
-        username: url.options.username ?? 'guest',
-        vhost: url.options.vhost ?? '/',
-        tls: url.tls,
-        timeoutMs: timeout,
-      })
-    }
-    batchWrites(connection)
+    const connection = await this.transport.connect({
+      url: url.raw,
+      connectionName: this.connectionName,
+      heartbeatSeconds: this.options.heartbeatSeconds ?? 60,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+    })
     let resolveClosed!: (error: Error | undefined) => void
     const closed = new Promise<Error | undefined>((resolve) => {
       resolveClosed = resolve
@@ -601,9 +671,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     })
     try {
       if (this.stopping) throw new ConnectionError('SUPERVISOR_CLOSED', 'closed while connecting')
-      const main = await connection.createConfirmChannel()
-      const log = await connection.createChannel()
-      const consume = await connection.createChannel()
+      const main = await connection.openChannel({ confirm: true })
+      const log = await connection.openChannel({ confirm: false })
+      const consume = await connection.openChannel({ confirm: false })
       const names = await applyTopology(this.topology, main, log)
       gen = {
         id,
@@ -613,12 +683,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         log,
         consume,
         names,
-        acks: new AckTracker(consume, id, this.logger),
+        acks: new AckTracker(consume, id, this.logger, this.timers),
         inflight: new Map(),
+        returnable: new Map(),
         nextId: 0,
         writable: true,
         lost: false,
-        openedAt: Date.now(),
+        openedAt: this.timers.now(),
         closed,
         resolveClosed,
       }
@@ -661,7 +732,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.pump()
     })
     gen.log.on('drain', () => this.pump())
-    gen.main.on('return', (message: Message) => this.onReturn(gen, message))
+    gen.main.on('return', (message: TransportReturn) => this.onReturn(gen, message))
   }
 
   private wireConnection(gen: Generation): void {
@@ -670,15 +741,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       this.logger.warn(`the broker blocked the connection: ${reason}`)
       this.emit('blocked', reason)
       if (limit !== null && !gen.blockedTimer) {
-        gen.blockedTimer = setTimeout(() => {
-          this.logger.warn(`the connection stayed blocked for ${limit} ms; reopening it`)
-          gen.connection.close().catch(() => undefined)
-        }, limit)
-        gen.blockedTimer.unref()
+        gen.blockedTimer = this.timers.setTimeout(
+          () => {
+            this.logger.warn(`the connection stayed blocked for ${limit} ms; reopening it`)
+            gen.connection.close().catch(() => undefined)
+          },
+          limit,
+          { keepAlive: false },
+        )
       }
     })
     gen.connection.on('unblocked', () => {
-      clearTimeout(gen.blockedTimer)
+      gen.blockedTimer?.cancel()
       gen.blockedTimer = undefined
       this.emit('unblocked')
     })
@@ -687,7 +761,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private async startConsumer(gen: Generation, entry: ConsumerEntry): Promise<void> {
     const queue = gen.names.get(entry.queue) ?? entry.queue
     const { prefetch = DEFAULT_PREFETCH, noAck = false, exclusive = false } = entry.options
-    const onMessage = (message: ConsumeMessage | null): void => {
+    const onMessage = (message: TransportMessage | null): void => {
       if (message === null) {
         // The broker cancelled the consumer (queue deleted…): like eventail, reconnect and redeclare.
         if (!gen.lost && !entry.cancelled) {
@@ -706,7 +780,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       }
     }
     try {
-      await gen.consume.prefetch(prefetch, false)
+      await gen.consume.prefetch(prefetch)
       const reply = await gen.consume.consume(queue, onMessage, {
         noAck,
         exclusive,
@@ -722,7 +796,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private lose(gen: Generation, error: Error | undefined): void {
     if (gen.lost) return
     gen.lost = true
-    clearTimeout(gen.blockedTimer)
+    gen.blockedTimer?.cancel()
     gen.acks.close()
     for (const item of gen.inflight.values()) {
       item.reject(
@@ -735,6 +809,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       )
     }
     gen.inflight.clear()
+    gen.returnable.clear()
     gen.resolveClosed(error)
     if (this.current === gen) {
       if (!this.stopping) this.setState('reconnecting')
@@ -744,11 +819,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.notify()
   }
 
-  private onReturn(gen: Generation, message: Message): void {
-    const { exchange, routingKey, replyCode, replyText } = message.fields as Message['fields'] & {
-      replyCode: number
-      replyText: string
-    }
+  private onReturn(gen: Generation, message: TransportReturn): void {
+    const { exchange, routingKey, replyCode, replyText } = message.fields
     const returned: ReturnedMessage = {
       exchange,
       routingKey,
@@ -759,16 +831,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
     // A return carries no delivery tag; it precedes the ack of its publish, so it belongs to the
     // oldest unconfirmed mandatory publish with the same exchange, routing key and body.
-    for (const item of gen.inflight.values()) {
-      if (
-        item.options.mandatory &&
-        !item.returned &&
-        item.exchange === exchange &&
-        item.routingKey === routingKey &&
-        item.body.equals(message.content)
-      ) {
-        item.returned = returned
-        break
+    const candidates = gen.returnable.get(returnKey(exchange, routingKey))
+    if (candidates) {
+      for (const [id, item] of candidates) {
+        if (item.body.equals(message.content)) {
+          item.returned = returned
+          candidates.delete(id)
+          if (candidates.size === 0) gen.returnable.delete(returnKey(exchange, routingKey))
+          break
+        }
       }
     }
     this.emit('returned', returned)
@@ -788,6 +859,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   /** Sends one publish; false when the generation cannot take more now. */
   private send(gen: Generation, item: PendingPublish): boolean {
     const { exchange, routingKey, body, options } = item
+    let id = 0
     try {
       if (!item.confirm) {
         gen.log.publish(exchange, routingKey, body, options)
@@ -795,20 +867,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         return true
       }
       gen.nextId += 1
-      const id = gen.nextId
+      id = gen.nextId
       gen.inflight.set(id, item)
-      const ok = gen.main.publish(exchange, routingKey, body, options, (error: unknown) => this.settle(gen, id, error))
+      if (options.mandatory) {
+        const key = returnKey(exchange, routingKey)
+        const candidates = gen.returnable.get(key) ?? new Map<number, PendingPublish>()
+        candidates.set(id, item)
+        gen.returnable.set(key, candidates)
+      }
+      const confirmed = id
+      const ok = gen.main.publish(exchange, routingKey, body, options, (outcome) =>
+        this.settle(gen, confirmed, outcome),
+      )
       if (!ok) gen.writable = false
       return true
     } catch (error) {
-      if (gen.lost || (error as Error).name === 'IllegalOperationError') {
+      if (id !== 0) this.forget(gen, id, item)
+      if (gen.lost || (error instanceof ChannelError && error.code === 'CHANNEL_CLOSED')) {
         // Not sent: keep it for the next connection.
-        for (const [id, pending] of gen.inflight) if (pending === item) gen.inflight.delete(id)
         this.queue.unshift(item)
         this.queueBytes += body.length
         return false
       }
-      for (const [id, pending] of gen.inflight) if (pending === item) gen.inflight.delete(id)
       item.reject(
         new PublishError(
           'PUBLISH_INVALID',
@@ -823,11 +903,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
   }
 
-  private settle(gen: Generation, id: number, error: unknown): void {
+  /** Removes a sent publish from the confirm window. */
+  private forget(gen: Generation, id: number, item: PendingPublish): void {
+    gen.inflight.delete(id)
+    if (!item.options.mandatory) return
+    const key = returnKey(item.exchange, item.routingKey)
+    const candidates = gen.returnable.get(key)
+    if (candidates?.delete(id) && candidates.size === 0) gen.returnable.delete(key)
+  }
+
+  private settle(gen: Generation, id: number, outcome: ConfirmOutcome): void {
     const item = gen.inflight.get(id)
     if (!item) return
-    gen.inflight.delete(id)
-    if (!error) {
+    this.forget(gen, id, item)
+    if (outcome === 'ack') {
       if (item.returned) {
         const { replyCode, replyText } = item.returned
         item.reject(
@@ -838,7 +927,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           ),
         )
       } else item.resolve()
-    } else if ((error as Error).message === 'message nacked') {
+    } else if (outcome === 'nack') {
       item.reject(
         new PublishError(
           'PUBLISH_NACKED',
@@ -851,7 +940,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           'PUBLISH_CHANNEL_CLOSED',
           `the channel closed before the broker confirmed the publish to ${item.exchange}/${item.routingKey}; it may or may not have been delivered`,
           undefined,
-          { cause: error },
+          { cause: outcome },
         ),
       )
     }
@@ -868,14 +957,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     if (done()) return true
     return new Promise<boolean>((resolve) => {
       const finish = (result: boolean): void => {
-        clearTimeout(timer)
+        timer.cancel()
         this.waiters.delete(check)
         resolve(result)
       }
       const check = (): void => {
         if (done()) finish(true)
       }
-      const timer = setTimeout(() => finish(false), ms)
+      const timer = this.timers.setTimeout(() => finish(false), ms)
       this.waiters.add(check)
     })
   }
@@ -902,8 +991,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     const timeoutMs = this.options.closeTimeoutMs ?? 10_000
     // One budget for the whole graceful sequence (cancels, confirms, close-ok): a broker that
     // stopped answering costs `closeTimeoutMs` in all, not per step.
-    const deadline = performance.now() + timeoutMs
-    const left = (): number => Math.max(0, deadline - performance.now())
+    let deadline = this.timers.now() + timeoutMs
+    const left = (): number => Math.max(0, deadline - this.timers.now())
+    // `destroy()` during this close: every wait below ends at once.
+    const bounded = <T>(work: Promise<T>, ms: number): Promise<T | undefined> =>
+      raceDelay(Promise.race([work, this.aborted]), ms, this.timers)
+    let cutShort = false
+    // Settles at most once, with the supervisor; nothing to await.
+    void this.aborted.then(() => {
+      cutShort = true
+      deadline = 0
+    })
     const gen = this.current
     if (!wasFailed) this.setState('closing')
     if (gen && !gen.lost) {
@@ -916,16 +1014,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
           }
         }
         // A broker that stopped answering never sends cancel-ok: bound the wait.
-        await raceDelay(cancels(), left())
-        const drained = await this.until(() => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0), left())
-        if (!drained) {
+        await bounded(cancels(), left())
+        const drained = await bounded(
+          this.until(() => gen.lost || (gen.inflight.size === 0 && this.queue.length === 0), left()),
+          left(),
+        )
+        if (!drained && !cutShort) {
           this.logger.warn(
             `closing with ${gen.inflight.size} publishes unconfirmed and ${this.queue.length} unsent after ${timeoutMs} ms`,
           )
         }
         gen.acks.flush()
       }
-      if (hard) destroySocket(gen.connection)
+      if (hard) gen.connection.destroy()
       else {
         // Close the channels first: amqplib may send connection.close ahead of acks still queued
         // on a channel, and the broker would then requeue messages we acked. A channel's close-ok
@@ -936,20 +1037,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         }
         // close-ok never comes on a dead socket: bound the wait, then drop the socket (an open
         // one would keep the process alive).
-        const closed = await raceDelay(
+        const closed = await bounded(
           closeAll().then(
             () => true,
             () => true,
           ),
           left(),
         )
-        if (closed !== true) destroySocket(gen.connection)
+        if (closed !== true) gen.connection.destroy()
       }
       this.lose(gen, undefined)
     }
     // The loop may be inside a connection attempt: it sees `stopping` and closes what it opened.
     // (its socket is gone or closed by now, so it ends at once; bounded all the same)
-    if (this.running) await raceDelay(this.running, Math.max(left(), 1_000))
+    if (this.running) await raceDelay(this.running, Math.max(left(), 1_000), this.timers)
     this.rejectQueued(
       new ConnectionError('SUPERVISOR_CLOSED', 'the supervisor closed before this message could be sent'),
     )
@@ -959,47 +1060,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 }
 
+function returnKey(exchange: string, routingKey: string): string {
+  return `${exchange}\u0000${routingKey}`
+}
+
 /** `work`'s value, or `undefined` after `ms`; the timer never outlives the race (it would keep the process up). */
-async function raceDelay<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined
+async function raceDelay<T>(work: Promise<T>, ms: number, timers: Timers): Promise<T | undefined> {
+  let timer: TimerHandle | undefined
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms)
+    timer = timers.setTimeout(() => resolve(undefined), ms)
   })
   try {
     return await Promise.race([work, timeout])
   } finally {
-    clearTimeout(timer)
+    timer?.cancel()
   }
-}
-
-/**
- * amqplib's muxer writes every frame its channels queued to the socket with a write of its own: a
- * syscall, and often a TCP segment the broker reads on its own, per publish and per ack. Corking
- * the socket while the muxer runs sends what one turn of the event loop queued in one write. Same
- * bytes in the same order, same back-pressure; left alone if amqplib's internals are not as expected.
- * TODO [amqplib@>2.3.1]: check that `connection.muxer._readIncoming` and `muxer.out` still exist.
- */
-function batchWrites(model: ChannelModel): void {
-  type Muxer = { out?: { cork?: () => void; uncork?: () => void }; _readIncoming?: () => void }
-  const muxer = (model.connection as unknown as { muxer?: Muxer }).muxer
-  const readIncoming = muxer?._readIncoming
-  const out = muxer?.out
-  if (!muxer || typeof readIncoming !== 'function' || typeof out?.cork !== 'function' || !out.uncork) return
-  muxer._readIncoming = function batched(this: Muxer): void {
-    out.cork?.()
-    try {
-      readIncoming.call(this)
-    } finally {
-      out.uncork?.()
-    }
-  }
-}
-
-function destroySocket(model: ChannelModel): void {
-  const stream = (model.connection as unknown as { stream?: { destroy?: (error?: Error) => void } }).stream
-  // With an error: amqplib only watches the socket's 'error' and 'end', and without one it would
-  // keep its heartbeat timers, and the process, alive for two heartbeat intervals.
-  stream?.destroy?.(new Error('connection destroyed'))
 }
 
 /**

@@ -1,6 +1,6 @@
 import { EXCHANGES, serviceQueueName } from '@am/protocol'
-import type { Channel } from 'amqplib'
 import { TopologyError, toTopologyError } from './errors.js'
+import type { TransportChannel } from './transport.js'
 
 /** The exchange names of the Allo-Media bus (from `@am/protocol`, where the wire format lives). */
 export { EXCHANGES }
@@ -182,7 +182,11 @@ export type QueueNames = ReadonlyMap<string, string>
  * the actual name of each queue key. A refused declaration rejects with a `TopologyError`.
  * @internal
  */
-export async function applyTopology(topology: Topology, main: Channel, log: Channel = main): Promise<QueueNames> {
+export async function applyTopology(
+  topology: Topology,
+  main: TransportChannel,
+  log: TransportChannel = main,
+): Promise<QueueNames> {
   for (const e of topology.exchanges) {
     const channel = e.channel === 'log' ? log : main
     await declare({ kind: 'exchange', name: e.name }, () =>

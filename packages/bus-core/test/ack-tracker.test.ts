@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { AckTracker } from '../src/ack-tracker.js'
 import { silentLogger } from '../src/logger.js'
+import { realTimers } from '../src/transport.js'
 
 type Frame = [op: 'ack' | 'nack', tag: number, multiple: boolean, requeue?: boolean]
 
@@ -8,18 +9,18 @@ function fakeChannel() {
   const frames: Frame[] = []
   return {
     frames,
-    ack: (message: { fields: { deliveryTag: number } }, multiple?: boolean) => {
-      frames.push(['ack', message.fields.deliveryTag, multiple ?? false])
+    ack: (deliveryTag: number, multiple: boolean) => {
+      frames.push(['ack', deliveryTag, multiple])
     },
-    nack: (message: { fields: { deliveryTag: number } }, multiple?: boolean, requeue?: boolean) => {
-      frames.push(['nack', message.fields.deliveryTag, multiple ?? false, requeue])
+    nack: (deliveryTag: number, multiple: boolean, requeue: boolean) => {
+      frames.push(['nack', deliveryTag, multiple, requeue])
     },
   }
 }
 
 function tracker(tags: number[]) {
   const channel = fakeChannel()
-  const acks = new AckTracker(channel as never, 1, silentLogger)
+  const acks = new AckTracker(channel, 1, silentLogger, realTimers)
   for (const tag of tags) acks.track(tag)
   return { acks, frames: channel.frames }
 }

@@ -182,6 +182,28 @@ describe('Supervisor on a real broker', () => {
     expect(returned).toEqual(['nowhere'])
   })
 
+  it('matches each return to its own publish among many mandatory publishes in flight', async () => {
+    const exchange = uniqueName('x')
+    const topology = defineTopology({
+      exchanges: [{ name: exchange, type: 'direct', durable: false, autoDelete: true }],
+      queues: [{ key: 'q', name: uniqueName('q'), durable: false, autoDelete: true }],
+      bindings: [{ queue: 'q', exchange, routingKey: 'routed' }],
+    })
+    const { supervisor } = supervise({ topology })
+    await supervisor.ready()
+    const keys = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 'routed' : i % 3 === 1 ? 'lost' : 'gone'))
+    const results = await Promise.allSettled(
+      keys.map((key, i) => supervisor.publish(exchange, key, Buffer.from(`m${i}`), { mandatory: true })),
+    )
+    const outcomes = results.map((r) =>
+      r.status === 'fulfilled'
+        ? 'ok'
+        : `${(r.reason as PublishError).code} ${(r.reason as PublishError).returned?.body}`,
+    )
+    expect(outcomes).toEqual(keys.map((key, i) => (key === 'routed' ? 'ok' : `PUBLISH_RETURNED m${i}`)))
+    expect(supervisor.stats()).toMatchObject({ unconfirmed: 0 })
+  })
+
   it('rejects a publish the broker nacks with PUBLISH_NACKED', async () => {
     const exchange = uniqueName('x')
     const topology = defineTopology({
@@ -461,6 +483,36 @@ describe('Supervisor on a real broker', () => {
     expect([closeMs >= budget - 2, closeMs < 2 * budget]).toEqual([true, true])
     expect(supervisor.state).toBe('closed')
     await expect(unconfirmed).rejects.toMatchObject({ code: 'PUBLISH_CHANNEL_CLOSED' })
+  })
+
+  it('drops the connection on destroy() while a graceful close() waits for a broker that stopped answering', async () => {
+    const broker = new URL(url)
+    await using proxy = await startProxy(broker.hostname, Number(broker.port || 5672))
+    const hung = new URL(url)
+    hung.port = String(proxy.port)
+    const { topology, exchange } = privateTopology()
+    // a close budget no test waits out: only destroy() can end this close
+    const { supervisor, connectionName } = supervise({ urls: hung.href, topology, closeTimeoutMs: 600_000 })
+    await supervisor.ready()
+    await supervisor.consume('q', (d) => d.ack())
+    await waitFor(async () => (await listConnections()).some((c) => c.name === connectionName), 10_000)
+    proxy.freeze()
+    const unconfirmed = supervisor.publish(exchange, 'k', Buffer.from('x'))
+    unconfirmed.catch(() => undefined)
+    const states: string[] = []
+    supervisor.on('state', (state) => states.push(state))
+    const closing = supervisor.close()
+    const destroyed = supervisor.destroy()
+    await destroyed
+    await closing
+    expect({ state: supervisor.state, states }).toEqual({ state: 'closed', states: ['closing', 'closed'] })
+    await expect(unconfirmed).rejects.toMatchObject({ code: 'PUBLISH_CHANNEL_CLOSED' })
+    // the socket is gone: the proxy dropped its side, and the broker forgets the connection
+    await waitFor(
+      async () => !(await listConnections()).some((c) => c.name === connectionName),
+      10_000,
+      'the broker to forget the connection',
+    )
   })
 
   it('is disposable with await using', async () => {

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import type { SupervisorLike, SupervisorOptions } from '@am/bus-core'
+import {
+  createSupervisor,
+  type FetchedMessage,
+  type Supervisor,
+  type SupervisorLike,
+  type SupervisorOptions,
+} from '@am/bus-core'
 import { matchesTopic } from '@am/protocol'
 import { type AmqpError, amqpError, channelClosedError } from './amqp-errors.js'
 import { BrokerConnection } from './connection.js'
 import { TestingError } from './errors.js'
+import { memoryTimers, memoryTransport } from './memory-transport.js'
 import { copyProperties, type PublishProperties, toMessageProperties } from './properties.js'
 import { type ConsumerState, type Outstanding, Queue, type QueuedMessage } from './queue.js'
-import { asSupervisorLike, MemorySupervisor } from './supervisor.js'
 import { nextTurn, realClearTimeout, realNow, realSetImmediate, realSetTimeout } from './timers.js'
 import type { ConsumeMessage, MessageProperties } from './types.js'
 
@@ -179,7 +185,8 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
   readonly #connections = new Set<BrokerConnection>()
   readonly #failures: Array<PublishFilter & { remaining: number }> = []
   readonly #unroutable: Array<PublishFilter & { routingKey: string }> = []
-  readonly #supervisors = new Set<MemorySupervisor>()
+  readonly #supervisors = new Set<Supervisor>()
+  readonly #made = new WeakSet<object>()
   #confirmDelayMs = 0
   #nextMessageId = 0
   #nextConnectionId = 0
@@ -222,22 +229,41 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
 
   /**
    * A `supervisorFactory` for `Service` options: each service (each call) gets its own
-   * `MemorySupervisor`, i.e. its own connection to this broker.
+   * supervisor, i.e. its own connection to this broker.
    * @example
    * const broker = createMemoryBroker()
    * const pong = new Pong({ urls: broker.url, supervisorFactory: broker.supervisorFactory() })
    */
   supervisorFactory(): (options: SupervisorOptions) => SupervisorLike {
-    return (options) => asSupervisorLike(this.createSupervisor(options))
+    return (options) => this.createSupervisor(options)
   }
 
-  /** A supervisor (one connection) on this broker, connecting in the background. */
-  createSupervisor(options: Partial<SupervisorOptions> = {}): MemorySupervisor {
+  /**
+   * A supervisor (one connection) on this broker, connecting in the background: `@am/bus-core`'s
+   * own `Supervisor` over the memory transport. It reconnects after `reconnectDelayMs` (unless
+   * `options.reconnect` says otherwise) and logs nothing.
+   */
+  createSupervisor(options: Partial<SupervisorOptions> = {}): Supervisor {
     this.#assertOpen()
-    const supervisor = new MemorySupervisor(this, { urls: this.url, ...options })
+    const delay = this.reconnectDelayMs
+    const supervisor = createSupervisor({
+      connectionName: `memory-${Math.random().toString(36).slice(2, 10)}`,
+      reconnect: { initialDelayMs: delay, maxDelayMs: delay, jitter: 0 },
+      ...options,
+      urls: this.url,
+      logger: null,
+      transport: memoryTransport(this),
+      timers: memoryTimers(this),
+    })
     this.#supervisors.add(supervisor)
+    this.#made.add(supervisor)
     supervisor.once('closed', () => this.#supervisors.delete(supervisor))
-    return supervisor.start()
+    return supervisor
+  }
+
+  /** Whether `supervisor` was made by this broker (it is not bound to a real broker). */
+  isMemorySupervisor(supervisor: unknown): boolean {
+    return typeof supervisor === 'object' && supervisor !== null && this.#made.has(supervisor)
   }
 
   // Faults ---------------------------------------------------------------------------------------
@@ -671,6 +697,62 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
     if (index < 0) return
     queue.consumers.splice(index, 1)
     if (queue.autoDelete && queue.consumers.length === 0 && queue.hadConsumer) this.#deleteQueue(queue, false)
+  }
+
+  /**
+   * `basic.get` without auto-ack: the queue's next ready message, held unacked by `connection`
+   * (under its own delivery tag) until settled; `undefined` when the queue is empty.
+   * @internal
+   */
+  get(
+    connection: BrokerConnection,
+    queueName: string,
+  ): { outstanding: Outstanding; message: FetchedMessage } | undefined {
+    const queue = this.#queues.get(queueName)
+    if (!queue) throw amqpError(404, 'BasicGet', `no queue '${queueName}' in vhost '${this.vhost}'`)
+    if (queue.owner && queue.owner !== connection) throw this.#locked('BasicGet', queueName)
+    const message = queue.ready.shift()
+    if (!message) return undefined
+    const tag = connection.nextDeliveryTag()
+    // Not a consumer of the queue: it only holds the unacked count that `settle` gives back.
+    const getter: ConsumerState = {
+      tag: '',
+      queue,
+      connection,
+      prefetch: 0,
+      noAck: false,
+      exclusive: false,
+      unacked: 1,
+      onMessage: () => undefined,
+    }
+    const outstanding: Outstanding = { tag, consumer: getter, message }
+    queue.unacked.add(outstanding)
+    connection.outstanding.set(tag, outstanding)
+    this.touch()
+    this.emit('delivered', {
+      id: message.id,
+      queue: queue.name,
+      connection: connection.name,
+      redelivered: message.redelivered,
+    })
+    const properties = copyProperties(message.properties)
+    if (queue.args['x-queue-type'] === 'quorum' && message.returns > 0) {
+      ;(properties.headers as Record<string, unknown>)['x-delivery-count'] = message.returns
+    }
+    return {
+      outstanding,
+      message: {
+        content: message.body,
+        fields: {
+          deliveryTag: tag,
+          redelivered: message.redelivered,
+          exchange: message.exchange,
+          routingKey: message.routingKey,
+          messageCount: queue.ready.length,
+        },
+        properties,
+      },
+    }
   }
 
   /** @internal */

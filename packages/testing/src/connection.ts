@@ -2,7 +2,7 @@ import type { MemoryBroker } from './broker.js'
 import type { ConsumerState, Outstanding, Queue } from './queue.js'
 
 /**
- * One connection to the memory broker (what a `MemorySupervisor` holds for one generation). Client
+ * One connection to the memory broker (what the memory transport opens for a supervisor). Client
  * operations (publishes, acks, nacks, close) are applied in order on later turns of the event loop,
  * as they would be over a socket.
  * @internal
@@ -64,24 +64,6 @@ export class BrokerConnection {
         return
       }
     }
-  }
-
-  ack(tag: number): void {
-    this.send(() => {
-      const item = this.outstanding.get(tag)
-      if (!item) return
-      this.outstanding.delete(tag)
-      this.broker.settle(item, 'ack')
-    })
-  }
-
-  nack(tag: number, requeue: boolean): void {
-    this.send(() => {
-      const item = this.outstanding.get(tag)
-      if (!item) return
-      this.outstanding.delete(tag)
-      this.broker.settle(item, requeue ? 'requeue' : 'reject')
-    })
   }
 
   cancel(tag: string): void {

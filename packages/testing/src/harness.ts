@@ -6,6 +6,7 @@ import {
   EXCHANGES,
   mergeTopologies,
   PublishError,
+  type Supervisor,
   type SupervisorLike,
   type Topology,
 } from '@am/bus-core'
@@ -26,7 +27,6 @@ import type { ServiceOptions } from '@am/service'
 import { type BrokerMessage, createMemoryBroker, type DeadLetterReason, type MemoryBroker } from './broker.js'
 import { FakeClock } from './clock.js'
 import { TestingError } from './errors.js'
-import { MemorySupervisor } from './supervisor.js'
 import { nextTurn, realNow, sleep } from './timers.js'
 import type { MessageProperties } from './types.js'
 
@@ -217,7 +217,7 @@ export class Harness {
   readonly #results = new Map<string, (delivery: Delivery) => void>()
   readonly #name = `am-testing-harness-${randomUUID().slice(0, 8)}`
   readonly #detach: () => void
-  #client: Promise<MemorySupervisor> | undefined
+  #client: Promise<Supervisor> | undefined
   #closing: Promise<void> | undefined
 
   /** @internal use `createHarness` */
@@ -295,7 +295,7 @@ export class Harness {
         : service
     const starting = instance.start()
     // The supervisor is made synchronously by start(): refuse one bound to a real broker at once.
-    if (instance.supervisor !== undefined && !(instance.supervisor instanceof MemorySupervisor)) {
+    if (instance.supervisor !== undefined && !this.broker.isMemorySupervisor(instance.supervisor)) {
       starting.catch(() => undefined)
       await instance.stop()
       throw new TestingError(
@@ -465,7 +465,7 @@ export class Harness {
   }
 
   /** The harness's own connection: the eventail exchanges, dead-lettering, a private reply queue. */
-  #ready(): Promise<MemorySupervisor> {
+  #ready(): Promise<Supervisor> {
     if (this.#closing) return Promise.reject(new TestingError('HARNESS_STATE', 'the harness is closed'))
     this.#client ??= (async () => {
       const topologies: Topology[] = [

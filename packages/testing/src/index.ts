@@ -35,6 +35,4 @@ export type {
 } from './harness.js'
 export { createHarness, Harness, startService } from './harness.js'
 export type { PublishProperties } from './properties.js'
-// The supervisor
-export { MemorySupervisor } from './supervisor.js'
 export type { MessageProperties } from './types.js'

@@ -3,7 +3,7 @@
 // header values as the AMQP table codec turns them (numbers by size, `{ '!': 'timestamp' }`
 // trapdoors kept as such, `undefined` dropped, other objects as tables, buffers copied). Errors are
 // the ones amqplib throws, so `publish` rejects with `PUBLISH_INVALID` where the real one does.
-import type { MessageProperties } from 'amqplib'
+import type { MessageProperties } from '@am/bus-core'
 
 /** The publish options that become message properties (amqplib's `Options.Publish`). */
 export interface PublishProperties {

@@ -1,7 +1,7 @@
-import type { Delivery } from '@am/bus-core'
+import type { MessageProperties as BusMessageProperties, TransportMessage } from '@am/bus-core'
 
-/** AMQP message properties as a consumer sees them (amqplib's `MessageProperties`). */
-export type MessageProperties = Delivery['properties']
+/** AMQP message properties as a consumer sees them (bus-core's `MessageProperties`). */
+export type MessageProperties = BusMessageProperties
 
-/** What a consumer receives, as amqplib gives it (`ConsumeMessage`). @internal */
-export type ConsumeMessage = ConstructorParameters<typeof Delivery>[0]
+/** What a consumer receives through the transport seam (bus-core's `TransportMessage`). @internal */
+export type ConsumeMessage = TransportMessage

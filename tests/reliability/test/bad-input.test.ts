@@ -130,7 +130,8 @@ describe('bad input to a running service', () => {
       bus.publish('events', `${name}-Good`, encode({ id }), { ...eventProperties(`c-${id}`), messageId: id })
     const deadIds = (): Map<string, number> => {
       const ids = new Map<string, number>()
-      for (const d of dead.messages) ids.set(d.properties.messageId, (ids.get(d.properties.messageId) ?? 0) + 1)
+      for (const d of dead.messages)
+        ids.set(String(d.properties.messageId), (ids.get(String(d.properties.messageId)) ?? 0) + 1)
       return ids
     }
     const burst = async (prefix: string, n: number): Promise<number> => {

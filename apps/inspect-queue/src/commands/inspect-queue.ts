@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import type { Supervisor } from '@am/bus-core'
+import type { FetchedMessage, MessageProperties, Supervisor } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
@@ -19,7 +19,6 @@ import {
 } from '@am/cli-kit'
 import { decode, JSON_CONTENT_TYPE } from '@am/codec'
 import { readDeaths } from '@am/protocol'
-import type { GetMessage, MessageProperties } from 'amqplib'
 
 /** Options as cac hands them. */
 export interface InspectQueueOptions {
@@ -141,7 +140,7 @@ async function inspectWith(
     return result
   }
   const progress = createProgress(ctx, `fetching ${queue}`, limit)
-  const pending: GetMessage[] = []
+  const pending: FetchedMessage[] = []
   let bytes = 0
   const show = async (): Promise<void> => {
     for (const message of pending.splice(0)) {
@@ -157,17 +156,17 @@ async function inspectWith(
   }
   let fetched = 0
   try {
-    await bus.withChannel(async (channel) => {
+    await bus.browse(queue, async (browser) => {
       while (fetched < limit && !ctx.signal.aborted) {
-        const message = await channel.get(queue, { noAck: false })
-        if (message === false) break
+        const message = await browser.get()
+        if (message === undefined) break
         fetched += 1
         pending.push(message)
         bytes += message.content.length
         progress.update(fetched)
         if (bytes > BUFFER_BYTES) await show()
       }
-      // Closing the channel (withChannel does) returns every unacknowledged message to its place.
+      // Closing the browser's channel (browse does) returns every unacknowledged message to its place.
     })
   } finally {
     progress.end()
@@ -181,7 +180,7 @@ async function inspectWith(
 }
 
 /** The readable form of a fetched message; the body is decoded by its content type. */
-export function describe(index: number, message: GetMessage): InspectedMessage {
+export function describe(index: number, message: FetchedMessage): InspectedMessage {
   const { headers = {}, ...rest } = message.properties as MessageProperties & { headers?: Record<string, unknown> }
   const properties: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(rest)) if (value !== undefined) properties[key] = value
@@ -204,7 +203,11 @@ export function describe(index: number, message: GetMessage): InspectedMessage {
   return described
 }
 
-async function save(settings: InspectQueueSettings, described: InspectedMessage, message: GetMessage): Promise<string> {
+async function save(
+  settings: InspectQueueSettings,
+  described: InspectedMessage,
+  message: FetchedMessage,
+): Promise<string> {
   const conversation = described.headers.conversation_id
   const stem = `${safeNamePart(described.routingKey)}.${safeNamePart(typeof conversation === 'string' ? conversation : '')}`
   try {

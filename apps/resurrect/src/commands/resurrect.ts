@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto'
-import { PublishError, type PublishOptions, type Supervisor } from '@am/bus-core'
+import {
+  type FetchedMessage,
+  type MessageProperties,
+  PublishError,
+  type PublishOptions,
+  type QueueBrowser,
+  type Supervisor,
+} from '@am/bus-core'
 import {
   type CliContext,
   CliError,
@@ -17,7 +24,6 @@ import {
 } from '@am/cli-kit'
 import { isAmError } from '@am/errors'
 import { headerText, matchesTopic, readDeaths } from '@am/protocol'
-import type { Channel, GetMessage, MessageProperties } from 'amqplib'
 import { createManagementApi, type ManagementApi, ManagementError } from '../management.js'
 
 /** Options as cac hands them. */
@@ -221,7 +227,7 @@ export async function runResurrect(ctx: CliContext, settings: ResurrectSettings)
 }
 
 interface Entry {
-  message: GetMessage
+  message: FetchedMessage
   report: ReplayReport
   publish?: Promise<void>
 }
@@ -256,7 +262,7 @@ async function replay(
   let lost: Error | undefined
 
   // Reports come out in DLQ order; replays are confirmed a window at a time.
-  const flush = async (channel: Channel): Promise<void> => {
+  const flush = async (browser: QueueBrowser): Promise<void> => {
     const entries = window
     window = []
     await Promise.allSettled(entries.flatMap((entry) => (entry.publish ? [entry.publish] : [])))
@@ -273,7 +279,7 @@ async function replay(
           continue
         }
         try {
-          channel.ack(entry.message)
+          browser.ack(entry.message)
         } catch (error) {
           entry.report.action = 'failed'
           entry.report.reason = `replayed, but the connection was lost before the dead letter was acked: it is back in the DLQ too (${(error as Error).message})`
@@ -288,7 +294,7 @@ async function replay(
     ctx.logger.info(`Queue ${dlq} is empty: nothing to resurrect.`)
   } else {
     try {
-      await bus.withChannel(async (channel) => {
+      await bus.browse(dlq, async (browser) => {
         let processed = 0
         for (;;) {
           if (ctx.signal.aborted) {
@@ -296,14 +302,14 @@ async function replay(
             break
           }
           if (processed >= limit || lost) break
-          let message: GetMessage | false
+          let message: FetchedMessage | undefined
           try {
-            message = await channel.get(dlq, { noAck: false })
+            message = await browser.get()
           } catch (error) {
             lost = error as Error
             break
           }
-          if (message === false) {
+          if (message === undefined) {
             summary.stoppedBy = 'empty'
             break
           }
@@ -326,10 +332,10 @@ async function replay(
             void entry.publish.catch(() => undefined)
           }
           window.push(entry)
-          if (window.length >= settings.batchSize) await flush(channel)
+          if (window.length >= settings.batchSize) await flush(browser)
         }
-        await flush(channel)
-        // Closing the channel (withChannel does) puts every message not acked back at its place.
+        await flush(browser)
+        // Closing the browser's channel (browse does) puts every message not acked back at its place.
       })
     } finally {
       progress.end()
@@ -362,7 +368,7 @@ async function replay(
 
 /** Decides what to do with a dead letter (`replayed` stands for "to replay"). */
 async function plan(
-  message: GetMessage,
+  message: FetchedMessage,
   settings: ResurrectSettings,
   queueExists: (name: string) => Promise<boolean>,
   management: ManagementApi,
@@ -513,7 +519,7 @@ export function deathOf(
 }
 
 /** The properties of the replayed copy: the original ones and headers (death headers included, not x-delivery-count). */
-export function replayOptions(message: GetMessage): PublishOptions {
+export function replayOptions(message: FetchedMessage): PublishOptions {
   const properties = message.properties as MessageProperties & Record<string, unknown>
   // The death headers stay, as eventail's resurrect keeps them: they tell where the message died, and
   // a service receiving the copy from the default exchange finds its original routing key in x-death.
@@ -529,7 +535,7 @@ export function replayOptions(message: GetMessage): PublishOptions {
  * headers; not the death headers, nor the routing key (a copy replayed through the default
  * exchange dies again under the queue's name).
  */
-export function fingerprint(message: GetMessage, queue: string | null): string {
+export function fingerprint(message: FetchedMessage, queue: string | null): string {
   const p = message.properties
   const identity = [
     queue,

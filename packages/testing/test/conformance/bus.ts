@@ -1,7 +1,7 @@
 // The "bus under test": what the conformance suite needs from a bus, implemented twice — by the
-// in-memory broker and by a real RabbitMQ (bus-core's `createSupervisor`). The suite only speaks
-// `SupervisorLike` and these helpers, so the same assertions run on both.
-import { createSupervisor, type SupervisorLike, type Topology } from '@am/bus-core'
+// in-memory broker and by a real RabbitMQ. Both run bus-core's `Supervisor` (over the memory
+// transport, over amqplib): the same assertions check the broker emulation against RabbitMQ.
+import { createSupervisor, type Supervisor, type Topology } from '@am/bus-core'
 import type { ServiceOptions } from '@am/service'
 import { closeConnections, rabbitmqctl, uniqueName, waitFor } from '@am/testkit'
 import { type Channel, connect } from 'amqplib'
@@ -11,7 +11,7 @@ import { createMemoryBroker, type MemoryBroker } from '../../src/index.js'
 export interface BusUnderTest {
   readonly kind: 'memory' | 'rabbitmq'
   /** A supervisor (one connection) declaring `topology`; closed after the test. */
-  connect(options?: { topology?: Topology; name?: string }): SupervisorLike
+  connect(options?: { topology?: Topology; name?: string }): Supervisor
   /** A name unique to this run. */
   unique(prefix: string): string
   /** A dead-letter policy on the queues matching `pattern`, removed after the test. */
@@ -41,8 +41,7 @@ export function memoryBus(): BusUnderTest {
   return {
     kind: 'memory',
     connect: ({ topology, name } = {}) =>
-      broker.supervisorFactory()({
-        urls: broker.url,
+      broker.createSupervisor({
         connectionName: name ?? uniqueName('conformance'),
         ...(topology ? { topology } : {}),
       }),

@@ -824,6 +824,40 @@ export function describeConformance(title: string, make: BusFactory): void {
           'queue',
         ])
       })
+
+      it('browses a queue with basic.get: acked messages leave, nacked ones are dropped, the rest come back redelivered', async () => {
+        const b = make()
+        const queue = b.unique('cbrowse')
+        b.deleteAfter(queue)
+        const bus = b.connect({ topology: defineTopology({ queues: [{ key: 'q', name: queue, durable: false }] }) })
+        await bus.ready()
+        for (const body of ['one', 'two', 'three']) await bus.publish('', queue, Buffer.from(body))
+        const seen = await bus.browse(queue, async (browser) => {
+          const got: Array<[string, number, boolean]> = []
+          for (let message = await browser.get(); message; message = await browser.get()) {
+            const body = message.content.toString()
+            got.push([body, message.fields.messageCount, message.fields.redelivered])
+            if (body === 'one') browser.ack(message)
+            else if (body === 'two') browser.nack(message, false)
+          }
+          return got
+        })
+        const again = await bus.browse(queue, async (browser) => {
+          const message = await browser.get()
+          return [message?.content.toString(), message?.fields.redelivered, await browser.get()]
+        })
+        expect({ seen, again }).toEqual({
+          seen: [
+            ['one', 2, false],
+            ['two', 1, false],
+            ['three', 0, false],
+          ],
+          again: ['three', true, undefined],
+        })
+        await expect(bus.browse(b.unique('missing'), (browser) => browser.get())).rejects.toMatchObject({
+          code: 'TOPOLOGY_NOT_FOUND',
+        })
+      })
     })
 
     describe('connection loss', () => {
