@@ -134,7 +134,7 @@ export interface ConversationOutputs {
 }
 
 /** How a message the harness published ended. */
-export type Outcome =
+export type DeliveryOutcome =
   /** acked by every consumer that got it */
   | 'acked'
   /** rejected into a dead-letter exchange (at least one copy) */
@@ -148,7 +148,7 @@ export type Outcome =
 
 /** What `publishEvent` and `publishConfiguration` resolve with. */
 export interface PublishResult extends ConversationOutputs {
-  outcome: Outcome
+  outcome: DeliveryOutcome
 }
 
 /** A result received for `sendCommand`. */
@@ -165,7 +165,7 @@ export interface CommandResult {
 }
 
 /** Options of `sendCommand`. */
-export interface SendCommandOptions {
+export interface HarnessCommandOptions {
   /** @default a new UUID */
   conversationId?: string
   /** Wait this long for the result, in real ms. @default the harness's `timeoutMs` */
@@ -173,7 +173,7 @@ export interface SendCommandOptions {
 }
 
 /** Options of `publishEvent` / `publishConfiguration`. */
-export interface PublishEventOptions {
+export interface HarnessPublishOptions {
   /** @default a new UUID (events); configurations have none */
   conversationId?: string
   /** @default the harness's `timeoutMs` */
@@ -316,7 +316,7 @@ export class Harness {
    * @example
    * const { status, payload } = await h.sendCommand('pong.Echo', { message: 'hi' })
    */
-  async sendCommand(command: string, payload: unknown, options: SendCommandOptions = {}): Promise<CommandResult> {
+  async sendCommand(command: string, payload: unknown, options: HarnessCommandOptions = {}): Promise<CommandResult> {
     const client = await this.#ready()
     const conversationId = options.conversationId ?? randomUUID()
     const correlationId = randomUUID()
@@ -366,7 +366,7 @@ export class Harness {
    * @example
    * const { outcome, events } = await h.publishEvent('OrderPlaced', { orderId: 'A-1', total: 10 })
    */
-  async publishEvent(name: string, payload: unknown, options: PublishEventOptions = {}): Promise<PublishResult> {
+  async publishEvent(name: string, payload: unknown, options: HarnessPublishOptions = {}): Promise<PublishResult> {
     const conversationId = options.conversationId ?? randomUUID()
     return this.#publishAndSettle(
       EXCHANGES.events,
@@ -382,7 +382,7 @@ export class Harness {
   async publishConfiguration(
     name: string,
     payload: unknown,
-    options: PublishEventOptions = {},
+    options: HarnessPublishOptions = {},
   ): Promise<PublishResult> {
     return this.#publishAndSettle(
       EXCHANGES.configurations,
@@ -544,7 +544,7 @@ export class Harness {
   }
 
   /** Waits until no copy of message `id` waits in a consumed queue; tells how it ended. */
-  async #settled(id: number, timeoutMs: number): Promise<Outcome> {
+  async #settled(id: number, timeoutMs: number): Promise<DeliveryOutcome> {
     const deadline = realNow() + timeoutMs
     for (;;) {
       const copies = this.broker.copies(id)
