@@ -1,3 +1,7 @@
+// Over 500 lines on purpose: the broker's semantics (exchanges, queues, bindings, routing, delivery
+// and acks, dead-lettering, policies, TTL and length limits) all act on one shared state, and each
+// rule is checked against RabbitMQ by the conformance suite. How a client talks to it is
+// memory-transport.ts; what the harness observes is harness.ts.
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import {

@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: one class whose methods (publish, send a command, wait for outcomes,
+// capture outputs, logs and dead letters of a conversation) share the capture state; half the file
+// is the documented public types. The broker it drives is broker.ts.
 import { randomUUID } from 'node:crypto'
 import {
   type Delivery,
