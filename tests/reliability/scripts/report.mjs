@@ -104,7 +104,7 @@ ${notes.join('\n')}
 
 ## How the faults are made
 
-- Throwaway RabbitMQ nodes come from \`../shared/tools/rabbitmq-cluster.sh\` through
+- Throwaway RabbitMQ nodes come from \`packages/testkit/tools/rabbitmq-cluster.sh\` through
   \`@am/testkit\`'s \`startCluster\` (one at a time on the machine): one node on 5731 with a TLS
   listener on 5739 (self-signed certificate made with openssl) for fault 2, TLS and the tools'
   output; a 3-node cluster on 5721-5723 for faults 3 and 4. The shared broker on 5672 only ever
