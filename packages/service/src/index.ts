@@ -27,14 +27,26 @@ export { RequestError, ServiceError } from './errors.js'
 // Logs
 export type { LevelName, LogOptions } from './gelf.js'
 export { LEVELS } from './gelf.js'
+// The AsyncAPI description
+export type { AsyncApiDocument, DescribeOptions } from './describe.js'
 export type {
   CommandHandler,
+  CommandsOf,
   ConfigurationHandler,
+  ConfigurationsOf,
+  Entry,
+  EventsOf,
   Handlers,
+  InferMessages,
   MessageHandler,
+  MessageSchemas,
   Outcome,
+  PayloadsOf,
+  Publications,
+  ResultsOf,
   ServiceMessages,
   UntypedMessages,
+  Validated,
 } from './handler-table.js'
 // Metrics
 export type { ConfirmLatencyStats, HistogramStats, InputStats, OutputStats, ServiceStats } from './metrics.js'
@@ -47,6 +59,8 @@ export { createPublisher, Publisher } from './publisher.js'
 export type { RawBody } from './raw.js'
 export { isRawBody, rawBody } from './raw.js'
 export type { RequestOptions } from './requests.js'
+// Payload schemas (Standard Schema v1)
+export type { AnySchema, InvalidPayloadResult, PayloadIssue, StandardSchemaV1 } from './schema.js'
 export { isPattern, matchesTopic } from './routing.js'
 export type { ServiceEvents, ServiceState } from './service.js'
 export { Service } from './service.js'
