@@ -101,7 +101,10 @@ const INVALID_PAYLOAD: Json = {
       items: {
         type: 'object',
         properties: {
-          path: { type: 'string', description: 'Dotted path of the failing value (`items.0.name`); empty for the payload.' },
+          path: {
+            type: 'string',
+            description: 'Dotted path of the failing value (`items.0.name`); empty for the payload.',
+          },
           message: { type: 'string' },
         },
         required: ['path', 'message'],
@@ -111,9 +114,13 @@ const INVALID_PAYLOAD: Json = {
   required: ['error', 'message', 'issues'],
 }
 
-/** A name usable as a component or channel id (`^[\w.-]+$`): `*` and `#` spelled out. */
+/** A name usable as a component or channel id (`^[\w.-]+$`): `*` and `#` spelled out, braces dropped. */
 function idOf(text: string): string {
-  return text.replaceAll('*', 'star').replaceAll('#', 'hash').replace(/[^\w.-]/g, '_')
+  return text
+    .replaceAll('*', 'star')
+    .replaceAll('#', 'hash')
+    .replace(/[{}]/g, '')
+    .replace(/[^\w.-]/g, '_')
 }
 
 /** A JSON Schema of `schema` (draft-07, as AsyncAPI's schema format extends it), or undefined. */
@@ -221,7 +228,8 @@ export function describeService(service: DescribedService, options: DescribeOpti
         operation.reply = {
           address: {
             location: '$message.header#/reply_to',
-            description: "The command's AMQP reply_to property: the routing key of its result on the `commands` exchange.",
+            description:
+              "The command's AMQP reply_to property: the routing key of its result on the `commands` exchange.",
           },
           channel: { $ref: '#/channels/commands.reply-to' },
           messages: refs('commands.reply-to', schema ? [...replyIds, 'result.invalid_payload'] : replyIds),
@@ -242,7 +250,11 @@ export function describeService(service: DescribedService, options: DescribeOpti
         summary: `${name} publishes the ${kind} ${key}.`,
         messages: refs(channelId, [messageId]),
         bindings: {
-          amqp: { deliveryMode: 2, mandatory: kind !== 'event' && kind !== 'configuration', bindingVersion: BINDING_VERSION },
+          amqp: {
+            deliveryMode: 2,
+            mandatory: kind !== 'event' && kind !== 'configuration',
+            bindingVersion: BINDING_VERSION,
+          },
         },
       }
     }
@@ -253,7 +265,8 @@ export function describeService(service: DescribedService, options: DescribeOpti
   consumed('result', handlers.results, EXCHANGES.commands, 'commands')
   consumed('configuration', handlers.configurations, EXCHANGES.configurations, 'configurations')
   if (Object.keys(handlers.commands ?? {}).length > 0) {
-    const ids = validatedCommands.length > 0 ? [...replyIds, message('result', 'invalid_payload', INVALID_PAYLOAD)] : replyIds
+    const ids =
+      validatedCommands.length > 0 ? [...replyIds, message('result', 'invalid_payload', INVALID_PAYLOAD)] : replyIds
     channel(EXCHANGES.commands, null, ids, {
       description:
         "Results of the commands this service handles, published to each command's reply_to key with its correlation_id.",

@@ -4,13 +4,7 @@ import type { Batch, BatchHost } from './batch.js'
 import type { BusLog } from './bus-log.js'
 import { type CommandContext, type ContextHost, deliveryCountOf, HandlingContext } from './context.js'
 import { ServiceError } from './errors.js'
-import {
-  type AnyHandler,
-  buildHandlerTables,
-  type Handlers,
-  type HandlerTables,
-  type Origin,
-} from './handler-table.js'
+import { type AnyHandler, buildHandlerTables, type Handlers, type HandlerTables, type Origin } from './handler-table.js'
 import { LoosePublishes } from './loose.js'
 import { type InputRecord, type Metrics, nack, now, observeSince } from './metrics.js'
 import type { Outputs, Sent } from './outputs.js'

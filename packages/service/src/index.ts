@@ -21,14 +21,14 @@ export type {
   PublishEventOptions,
   SendCommandOptions,
 } from './context.js'
+// The AsyncAPI description
+export type { AsyncApiDocument, DescribeOptions } from './describe.js'
 // Errors
 export type { ServiceErrorCode } from './errors.js'
 export { RequestError, ServiceError } from './errors.js'
 // Logs
 export type { LevelName, LogOptions } from './gelf.js'
 export { LEVELS } from './gelf.js'
-// The AsyncAPI description
-export type { AsyncApiDocument, DescribeOptions } from './describe.js'
 export type {
   CommandHandler,
   CommandsOf,
@@ -59,8 +59,8 @@ export { createPublisher, Publisher } from './publisher.js'
 export type { RawBody } from './raw.js'
 export { isRawBody, rawBody } from './raw.js'
 export type { RequestOptions } from './requests.js'
+export { isPattern, matchesTopic } from './routing.js'
 // Payload schemas (Standard Schema v1)
 export type { AnySchema, InvalidPayloadResult, PayloadIssue, StandardSchemaV1 } from './schema.js'
-export { isPattern, matchesTopic } from './routing.js'
 export type { ServiceEvents, ServiceState } from './service.js'
 export { Service } from './service.js'

@@ -72,7 +72,9 @@ export interface InvalidPayloadResult {
 }
 
 /** @internal A check's outcome: the (possibly transformed) value, or the issues. */
-export type Checked = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly issues: PayloadIssue[] }
+export type Checked =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly issues: PayloadIssue[] }
 
 /** @internal True when `value` looks like a Standard Schema v1. */
 export function isStandardSchema(value: unknown): value is AnySchema {
@@ -103,7 +105,10 @@ function checked(result: StandardSchemaV1.Result<unknown>): Checked {
 }
 
 function thrown(error: unknown): Checked {
-  return { ok: false, issues: [{ path: '', message: `the schema threw: ${(error as Error)?.message ?? String(error)}` }] }
+  return {
+    ok: false,
+    issues: [{ path: '', message: `the schema threw: ${(error as Error)?.message ?? String(error)}` }],
+  }
 }
 
 function toIssue(issue: StandardSchemaV1.Issue): PayloadIssue {
