@@ -3,8 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['@am/testkit/global-setup'],
+    // No broker: the tool connects to nothing.
     testTimeout: 30_000,
-    hookTimeout: 120_000,
   },
 })
