@@ -232,8 +232,8 @@ describe('payload schemas on the handler table (real broker)', () => {
 })
 
 const schemas = {
-  events: { 'user.SignedUp': SignedUp, 'welcome.Sent': Sent },
-  commands: { 'welcome.Send': Send, 'mailer.Deliver': z.object({ to: z.string() }) },
+  events: { 'st.user.SignedUp': SignedUp, 'st.welcome.Sent': Sent },
+  commands: { 'st.welcome.Send': Send, 'st.mailer.Deliver': z.object({ to: z.string() }) },
 }
 type Messages = InferMessages<typeof schemas>
 
@@ -251,20 +251,20 @@ class Welcome extends Service<Messages> {
   protected handlers(): Handlers<Messages> {
     return {
       events: {
-        'user.SignedUp': {
+        'st.user.SignedUp': {
           schema: SignedUp,
           handler: async (payload, ctx) => {
             // The payload type comes from the schema: `plan` is known.
             const plan: 'free' | 'pro' = payload.plan
             void plan
-            await this.onSignedUp({ publish: (userId) => ctx.publishEvent('welcome.Sent', { userId } as never) })
+            await this.onSignedUp({ publish: (userId) => ctx.publishEvent('st.welcome.Sent', { userId } as never) })
           },
         },
       },
     }
   }
   protected override publishes(): Publications<Messages> {
-    return { events: { 'welcome.Sent': Sent }, commands: { 'mailer.Deliver': true } }
+    return { events: { 'st.welcome.Sent': Sent }, commands: { 'st.mailer.Deliver': true } }
   }
 }
 
@@ -273,20 +273,24 @@ describe('outputs checked against the declared publications (real broker)', () =
     const name = uniqueName('schema-out')
     cleanupQueues(name)
     const bus = await peer()
-    const sent = await spy(bus, 'events', 'welcome.Sent')
+    const sent = await spy(bus, 'events', 'st.welcome.Sent')
     const service = await run((o) => new Welcome(name, o), { validateOutputs: true })
-    const refused = service.publishEvent('welcome.Sent', { userId: 42 } as never, { conversationId: 'c' })
+    const refused = service.publishEvent('st.welcome.Sent', { userId: 42 } as never, { conversationId: 'c' })
     await expect(refused).rejects.toBeInstanceOf(ServiceError)
     await expect(refused).rejects.toMatchObject({
       code: 'OUTPUT_INVALID',
-      message: expect.stringMatching(/^the payload of welcome\.Sent does not match its schema: userId: .+; not sent$/),
+      message: expect.stringMatching(
+        /^the payload of st\.welcome\.Sent does not match its schema: userId: .+; not sent$/,
+      ),
     })
-    await service.publishEvent('welcome.Sent', { userId: 'ok' }, { conversationId: 'c' })
+    await service.publishEvent('st.welcome.Sent', { userId: 'ok' }, { conversationId: 'c' })
     expect(sent.payload(await sent.nth(1))).toEqual({ userId: 'ok' })
     expect(sent.messages).toHaveLength(1)
     // Without the option, the same payload goes.
-    const loose = await run((o) => new Welcome(uniqueName('schema-out-off'), o))
-    await loose.publishEvent('welcome.Sent', { userId: 42 } as never, { conversationId: 'c' })
+    const off = uniqueName('schema-out-off')
+    cleanupQueues(off)
+    const loose = await run((o) => new Welcome(off, o))
+    await loose.publishEvent('st.welcome.Sent', { userId: 42 } as never, { conversationId: 'c' })
     expect(sent.payload(await sent.nth(2))).toEqual({ userId: 42 })
   })
 
@@ -294,15 +298,15 @@ describe('outputs checked against the declared publications (real broker)', () =
     const name = uniqueName('schema-strict')
     cleanupQueues(name)
     const bus = await peer()
-    const sent = await spy(bus, 'events', 'user.SignedUp')
+    const sent = await spy(bus, 'events', 'st.user.SignedUp')
     const service = await run((o) => new Welcome(name, o), { strictPublications: true })
     await expect(
-      service.publishEvent('user.SignedUp', { userId: 'x', plan: 'free' }, { conversationId: 'c' }),
+      service.publishEvent('st.user.SignedUp', { userId: 'x', plan: 'free' }, { conversationId: 'c' }),
     ).rejects.toMatchObject({
       code: 'PUBLISH_UNDECLARED',
-      message: `${name} does not declare user.SignedUp among the events it publishes: not sent`,
+      message: `${name} does not declare st.user.SignedUp among the events it publishes: not sent`,
     })
-    await service.publishEvent('welcome.Sent', { userId: 'y' }, { conversationId: 'c' })
+    await service.publishEvent('st.welcome.Sent', { userId: 'y' }, { conversationId: 'c' })
     expect(sent.messages).toHaveLength(0)
   })
 
@@ -319,7 +323,7 @@ describe('outputs checked against the declared publications (real broker)', () =
         }),
       { validateOutputs: true },
     )
-    await send(bus, 'events', 'user.SignedUp', { userId: 'u' }, eventProperties('c'))
+    await send(bus, 'events', 'st.user.SignedUp', { userId: 'u' }, eventProperties('c'))
     await dead.nth(1)
     expect(errors.map((e) => (e as ServiceError).code)).toEqual(['OUTPUT_INVALID', 'OUTPUT_INVALID'])
   })
