@@ -6,14 +6,17 @@
 // are ratios against the run without a schema, per round, so the broker's drift cancels out.
 // Each run happens in a child process of its own, as in `relay`.
 import { fileURLToPath } from 'node:url'
+import { decode } from '@am/codec'
 import { type Handlers, type Publications, Service, type StandardSchemaV1 } from '@am/service'
 import { z } from 'zod'
 import { brokerVersion, url } from './lib/amqp.js'
 import { childTask, runInChild } from './lib/child.js'
 import {
   environment,
+  formatOps,
   formatSummary,
   formatTable,
+  measureCases,
   parseOptions,
   ratioPerRound,
   type Summary,
@@ -139,6 +142,27 @@ async function parent(): Promise<void> {
     `${env.node}, ${env.platform}-${env.arch}, ${env.cpuCount} × ${env.cpuModel}, ${env.broker}; ${settings.rounds} interleaved round(s)${options.quick ? ' (--quick: not a measurement)' : ''}\n`,
   )
 
+  // The check alone, in this process: zod's `~standard.validate` on the decoded relay payload.
+  const payload = decode(relayBody, 'application/cbor')
+  const validate = OrderPlaced['~standard'].validate
+  const [alone] = measureCases(
+    [
+      {
+        measure: 'check',
+        payload: `${relayBody.length} B`,
+        implementation: 'zod ~standard.validate',
+        run: () => validate(payload),
+      },
+    ],
+    options.quick ? { rounds: 1, warmupMs: 20, budgetMs: 50 } : { rounds: 5, warmupMs: 500, budgetMs: 1_000 },
+  )
+  const checkUs = (ops: number): string => (1e6 / ops).toFixed(2)
+  if (alone) {
+    console.log(
+      `the check alone: ${formatOps(alone.median)} checks/s (${formatOps(alone.min)}–${formatOps(alone.max)}), ${checkUs(alone.median)} µs per check (wall clock)\n`,
+    )
+  }
+
   const runs: Record<string, Record<string, Run[]>> = {}
   for (let round = 0; round < settings.rounds; round++) {
     for (const prefetch of settings.prefetches) {
@@ -237,6 +261,7 @@ async function parent(): Promise<void> {
       settings: { ...settings, payloadBytes: relayBody.length },
       schema: 'zod 4 looseObject: 6 top-level fields, customer (3 fields), lines (2 fields each)',
       runs,
+      checkAlone: alone,
       summary: rows,
       cost,
     })

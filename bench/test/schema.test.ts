@@ -23,6 +23,7 @@ describe('schema scenario', () => {
       ['100 zod on input + validateOutputs', true],
     ])
     expect(stdout).toMatch(/schema cost, prefetch 100, zod schema on input: -?\d+\.\d \(/)
+    expect(stdout).toMatch(/the check alone: [\d,]+ checks\/s .+, \d+\.\d\d µs per check/)
     expect(stdout).toContain('--quick: results not saved')
   })
 })
