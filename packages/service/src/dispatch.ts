@@ -147,9 +147,6 @@ export class Dispatcher implements ContextHost {
       nack(delivery, false, record)
       return
     }
-    // A message of a shared durable queue comes back if its connection dies before the ack: then
-    // its handler's outputs are not sent (the redelivery makes them again), which saves a duplicate
-    // of each. Exclusive queues die with their connection: their handlers' outputs always go.
     let payload = envelope.payload
     let handler = entry.handler
     if (entry.schema !== undefined) {
@@ -167,6 +164,9 @@ export class Dispatcher implements ContextHost {
         handler = answerInvalid(rk, checked.issues)
       } else payload = checked.value
     }
+    // A message of a shared durable queue comes back if its connection dies before the ack: then
+    // its handler's outputs are not sent (the redelivery makes them again), which saves a duplicate
+    // of each. Exclusive queues die with their connection: their handlers' outputs always go.
     const redeliverable = origin !== 'configurations' && !this.options.exclusiveQueues
     const ctx = new HandlingContext(this, delivery, envelope, rk, record, redeliverable)
     let outcome: unknown
