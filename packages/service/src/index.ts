@@ -8,8 +8,10 @@ export {
   eventProperties,
   isRefusal,
   openEnvelope,
+  RETRY_HEADERS,
   resultProperties,
   routingKeyOf,
+  waitQueueName,
 } from '@am/protocol'
 // Batches
 export type { BatchCallback, BatchEntry, BatchOptions } from './batch.js'
@@ -49,7 +51,6 @@ export { isRawBody, rawBody } from './raw.js'
 export type { RequestOptions } from './requests.js'
 // Delayed retries
 export type { RetryOptions, RetryOverrides, RetryPolicy } from './retry.js'
-export { RETRY_HEADERS, waitQueueName } from './retry.js'
 export { isPattern, matchesTopic } from './routing.js'
 export type { ServiceEvents, ServiceState } from './service.js'
 export { Service } from './service.js'

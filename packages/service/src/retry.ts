@@ -1,5 +1,5 @@
 import type { BindingSpec, Delivery, ExchangeSpec, QueueSpec, SupervisorLike, Topology } from '@am/bus-core'
-import { headerText, routingKeyOf, serviceQueueName } from '@am/protocol'
+import { headerText, RETRY_HEADERS, routingKeyOf, serviceQueueName, waitQueueName } from '@am/protocol'
 import { ServiceError } from './errors.js'
 import type { HandlerTables } from './handler-table.js'
 import { HandlerTable } from './routing.js'
@@ -30,19 +30,6 @@ export interface RetryOptions {
   readonly delaysMs?: readonly number[]
   /** Overrides by kind and handler-table key (the very key of the table, pattern included). */
   readonly handlers?: RetryOverrides
-}
-
-/** The headers a delayed retry adds to the copy it puts in a wait queue. */
-export const RETRY_HEADERS = {
-  /** How many attempts failed so far (1 after the first failure). */
-  attempt: 'am-retry-attempt',
-  /** One line per failed attempt: its error's first line (at most 500 characters each). */
-  errors: 'am-retry-errors',
-} as const
-
-/** The wait queue (and its fanout exchange, of the same name) of a service's queue for one delay. */
-export function waitQueueName(service: string, origin: 'events' | 'commands', delayMs: number): string {
-  return `${service}.${origin}.retry.${delayMs}`
 }
 
 type RetryKind = 'events' | 'commands' | 'results'
