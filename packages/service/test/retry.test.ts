@@ -163,6 +163,40 @@ describe.each(['classic', 'quorum'] as const)('delayed retries on %s queues', (q
   })
 })
 
+describe('a message dead-lettered after its retries', () => {
+  it('replayed straight into its queue (am-resurrect --to-queue), is handled under its original key', async () => {
+    const name = serviceName()
+    const event = uniqueName('Replayed')
+    cleanup(name, [['events', 200]])
+    const bus = await peer()
+    const dead = await deadLetters(bus, name)
+    let fixed = false
+    const handled: string[] = []
+    await start(
+      name,
+      {
+        events: {
+          [event]: (_p, ctx) => {
+            if (!fixed) throw new Error('bug')
+            handled.push(ctx.routingKey)
+          },
+        },
+      },
+      { retry: { delaysMs: [200] } },
+    )
+    await send(bus, 'events', event, { n: 3 }, eventProperties('conv-replay'))
+    const letter = await dead.nth(1, 20_000)
+    fixed = true
+    await bus.publish('', `${name}.events`, letter.body, {
+      headers: letter.headers,
+      contentType: letter.properties.contentType,
+      deliveryMode: 2,
+    })
+    await waitFor(() => handled.length === 1, 10_000, 'the replay handled')
+    expect(handled).toEqual([event])
+  })
+})
+
 describe('delayed retries of commands and results', () => {
   it('keeps a command’s reply-to, correlation id and conversation id', async () => {
     const name = serviceName()
