@@ -2,7 +2,7 @@ import { createSupervisor, type Delivery, defineTopology, type Supervisor } from
 import { encode } from '@am/codec'
 import { eventProperties, type Handlers, RETRY_HEADERS, Service, type ServiceOptions, waitQueueName } from '@am/service'
 import { rabbitmqctl, startCluster, type ThrowawayCluster, uniqueName, waitFor } from '@am/testkit'
-import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest'
 import { recordFigure } from './support/figures.js'
 
 // Delayed retries (issue 17 §3): a dependency down for a while, and waiting messages through a
@@ -194,6 +194,12 @@ describe('delayed retries: a dependency down', () => {
 
 describe('delayed retries: waiting messages survive a broker restart and a service restart', () => {
   let cluster: ThrowawayCluster | undefined
+
+  // In a hook: the machine runs one throwaway cluster at a time, and the wait for another suite's
+  // may be long.
+  beforeAll(async () => {
+    cluster = await startCluster(1, RESTART_PORT)
+  }, 600_000)
 
   afterAll(async () => {
     await cluster?.stop()
