@@ -13,7 +13,7 @@ const MESSAGES = Number(process.env.RELIABILITY_RETRY_MESSAGES ?? 500)
 const DOWN_MS = 5_000
 const DELAYS = [1_000, 2_000, 4_000, 8_000]
 const RESTART_PORT = 5900
-const RESTART_DELAY_MS = 4_000
+const RESTART_DELAY_MS = 15_000
 
 /** Handles `<key>` events `{ i }`, failing while `failing(i, attempt)` says so; counts everything. */
 class Worker extends Service {
@@ -208,11 +208,14 @@ describe('delayed retries: waiting messages survive a broker restart and a servi
   it.each(['classic', 'quorum'] as const)(
     '%s queues: every waiting message comes back after the node restarts',
     async (queueType) => {
-      cluster ??= await startCluster(1, RESTART_PORT)
+      if (!cluster) throw new Error('no throwaway node')
       const nodeUrl = cluster.urls[0] as string
       const name = uniqueName(`rel-wait-${queueType}`)
       const key = uniqueName('RelWait')
       const count = 200
+      const t0 = performance.now()
+      const step = (what: string): void =>
+        console.info(`[retry-restart ${queueType}] +${Math.round(performance.now() - t0)} ms ${what}`)
       const options: ServiceOptions = {
         urls: nodeUrl,
         handleSignals: false,
@@ -224,20 +227,27 @@ describe('delayed retries: waiting messages survive a broker restart and a servi
       // The first attempt of each message fails: all of them wait in the wait queue.
       const first = new Worker(name, key, (_i, attempt) => attempt === 1, options)
       await first.start()
+      step('first instance started')
       const bus = createSupervisor({ urls: nodeUrl, connectionName: uniqueName('rel-wait-peer') })
       await bus.ready()
       await publishAll(bus, key, count)
       const wait = waitQueueName(name, 'events', RESTART_DELAY_MS)
       await waitFor(async () => (await bus.checkQueue(wait)).messageCount === count, 30_000, `${count} waiting`)
+      step(`${count} waiting in ${wait}`)
       await first.stop()
       await bus.destroy()
+      step('first instance stopped')
       const down = performance.now()
       await cluster.stopNode(1)
+      step('node stopped')
       await cluster.startNode(1)
+      step('node started')
       const second = new Worker(name, key, () => false, options)
       onTestFinished(() => second.stop())
       await second.start()
-      await waitFor(() => second.handled.size === count, 60_000, `${count} handled after the restart`)
+      step('second instance started')
+      await waitFor(() => second.handled.size === count, 120_000, `${count} handled after the restart`)
+      step('all handled')
       const back = Math.round(second.lastHandledAt - down)
       const check = createSupervisor({ urls: nodeUrl })
       onTestFinished(() => check.destroy())
@@ -263,5 +273,6 @@ describe('delayed retries: waiting messages survive a broker restart and a servi
         duplicates: 0,
       })
     },
+    420_000,
   )
 })
