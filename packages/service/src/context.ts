@@ -106,8 +106,13 @@ export interface ContextHost {
   readonly busLog: BusLog
   /** True when the connection that delivered `delivery` is gone (its tag can no longer be acked). */
   isConnectionGone(delivery: Delivery): boolean
-  /** The failing-handler policy: requeue once, then dead-letter. */
-  fail(delivery: Delivery, conversationId: string, error: unknown, record: InputRecord | undefined): void
+  /** The failing-handler policy: delayed retries when configured, else requeue once, then dead-letter. */
+  fail(
+    delivery: Delivery,
+    conversationId: string,
+    error: unknown,
+    record: InputRecord | undefined,
+  ): void | Promise<void>
 }
 
 /** The `x-delivery-count` header (quorum queues), when the broker sets it. @internal */
@@ -217,7 +222,7 @@ export class HandlingContext<M extends ServiceMessages> implements CommandContex
   /** @internal */
   failNow(error: unknown, byHandler: boolean): void {
     if (byHandler && this.record !== undefined) this.record.handlerErrors += 1
-    this.host.fail(this.delivery, this.conversationId, error, this.record)
+    void this.host.fail(this.delivery, this.conversationId, error, this.record)
   }
 
   /** @internal */

@@ -1,4 +1,4 @@
-import type { Delivery, Logger } from '@am/bus-core'
+import { type Delivery, type Logger, PublishError } from '@am/bus-core'
 import { type Envelope, isRefusal, type MessageKind, openEnvelope, routingKeyOf } from '@am/protocol'
 import type { Batch, BatchHost } from './batch.js'
 import type { BusLog } from './bus-log.js'
@@ -8,6 +8,7 @@ import { type AnyHandler, buildHandlerTables, type Handlers, type HandlerTables,
 import { LoosePublishes } from './loose.js'
 import { type InputRecord, type Metrics, nack, now, observeSince } from './metrics.js'
 import type { Outputs, Sent } from './outputs.js'
+import type { Retry, RetryPlan } from './retry.js'
 import { check, formatIssues, invalidPayloadResult, type PayloadIssue } from './schema.js'
 import { decideSettlement, isLastAttempt } from './settlement.js'
 import type { Tracing } from './tracing.js'
@@ -59,6 +60,8 @@ export class Dispatcher implements ContextHost {
   readonly busLog: BusLog
   /** Set at start when tracing is on and `@opentelemetry/api` is installed. */
   tracing: Tracing | undefined
+  /** Set at start when some handler has delayed retries. */
+  retry: Retry | undefined
   readonly loose = new LoosePublishes()
   /** Messages being handled (a running batch counts as one); `idle()` waits for none. */
   #inFlight = 0
@@ -189,7 +192,7 @@ export class Dispatcher implements ContextHost {
         return
       case 'fail':
         if (settlement.byHandler && record !== undefined) record.handlerErrors += 1
-        this.fail(delivery, envelope.conversationId, settlement.error, record)
+        await this.fail(delivery, envelope.conversationId, settlement.error, record)
         return
       default:
         if (ctx.manual) return
@@ -221,16 +224,77 @@ export class Dispatcher implements ContextHost {
     nack(delivery, false, record)
   }
 
-  /** Handler failure: ALERT, requeue once, then EMERGENCY and dead-letter. */
-  fail(delivery: Delivery, conversationId: string, error: unknown, record: InputRecord | undefined): void {
+  /**
+   * Handler failure: ALERT, then the delayed retries when the handler has some (`retry.ts`), else
+   * requeue once, then EMERGENCY and dead-letter. The promise (delayed retries only) settles once
+   * the message is settled.
+   */
+  fail(
+    delivery: Delivery,
+    conversationId: string,
+    error: unknown,
+    record: InputRecord | undefined,
+  ): void | Promise<void> {
     const rk = routingKeyOf(delivery)
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
     this.tracing?.recordFailure(error)
     this.busLog.log('ALERT', `Unhandled error while processing message ${rk}`, { full, conversationId })
+    const plan = this.retry?.plan(delivery, error)
+    if (plan === undefined || plan.action === 'none') this.#requeueOnce(delivery, rk, conversationId, full, record)
+    else if (plan.action === 'give-up') {
+      const history = plan.history.map((line, index) => `attempt ${index + 1}: ${line}`).join('\n')
+      this.busLog.log('EMERGENCY', `Giving up on ${rk} after ${plan.attempts} attempts`, {
+        full: `${history}\n\n${full}`,
+        conversationId,
+      })
+      nack(delivery, false, record)
+    } else return this.#delay(plan, delivery, rk, conversationId, error, full, record)
+  }
+
+  /** Eventail's policy: requeue once, then EMERGENCY and dead-letter. */
+  #requeueOnce(
+    delivery: Delivery,
+    rk: string,
+    conversationId: string,
+    full: string,
+    record: InputRecord | undefined,
+  ): void {
     if (isLastAttempt(delivery.redelivered, deliveryCountOf(delivery))) {
       this.busLog.log('EMERGENCY', `Giving up on ${rk}`, { full, conversationId })
       nack(delivery, false, record)
     } else nack(delivery, true, record)
+  }
+
+  /**
+   * A copy in the wait queue, confirmed, then the ack of the original (counted as requeued): at
+   * least once, never lost. A connection gone first leaves the message to its redelivery.
+   */
+  #delay(
+    plan: Extract<RetryPlan, { action: 'wait' }>,
+    delivery: Delivery,
+    rk: string,
+    conversationId: string,
+    error: unknown,
+    full: string,
+    record: InputRecord | undefined,
+  ): Promise<void> | undefined {
+    const retry = this.retry
+    if (!retry || this.isConnectionGone(delivery) || !retry.bus?.isConnected) return undefined
+    this.#inFlight += 1
+    return retry
+      .wait(delivery, plan, error)
+      .then(
+        () => {
+          if (delivery.ack() && record !== undefined) record.requeued += 1
+        },
+        (failure: unknown) => {
+          if (failure instanceof PublishError && failure.code === 'PUBLISH_CHANNEL_CLOSED') return
+          const why = failure instanceof Error ? failure.message : String(failure)
+          this.busLog.log('ALERT', `Cannot delay the retry of ${rk} in ${plan.queue}: ${why}`, { full, conversationId })
+          this.#requeueOnce(delivery, rk, conversationId, full, record)
+        },
+      )
+      .finally(this.#handled)
   }
 
   /** What the batches of the handler table may call. */

@@ -8,8 +8,10 @@ export {
   eventProperties,
   isRefusal,
   openEnvelope,
+  RETRY_HEADERS,
   resultProperties,
   routingKeyOf,
+  waitQueueName,
 } from '@am/protocol'
 // Batches
 export type { BatchCallback, BatchEntry, BatchOptions } from './batch.js'
@@ -59,6 +61,8 @@ export { createPublisher, Publisher } from './publisher.js'
 export type { RawBody } from './raw.js'
 export { isRawBody, rawBody } from './raw.js'
 export type { RequestOptions } from './requests.js'
+// Delayed retries
+export type { RetryOptions, RetryOverrides, RetryPolicy } from './retry.js'
 export { isPattern, matchesTopic } from './routing.js'
 // Payload schemas (Standard Schema v1)
 export type { AnySchema, InvalidPayloadResult, PayloadIssue, StandardSchemaV1 } from './schema.js'

@@ -2,6 +2,7 @@ import { createSupervisor, type Logger, type SupervisorLike, type SupervisorOpti
 import { CBOR, type ContentType, JSON_CONTENT_TYPE } from '@am/codec'
 import { DEFAULT_PREFETCH } from '@am/protocol'
 import { ServiceError } from './errors.js'
+import type { RetryOptions } from './retry.js'
 
 /** Options of a service. */
 export interface ServiceOptions {
@@ -45,6 +46,14 @@ export interface ServiceOptions {
    * @default [200, 1000, 5000]
    */
   nackRetryDelaysMs?: readonly number[]
+  /**
+   * Delayed retries of the messages whose handler failed: each waits in a wait queue
+   * (`<service>.<events|commands>.retry.<delayMs>`) and comes back to the service's queue, up to
+   * `delaysMs.length` times, then is dead-lettered (see the README). Overridable per handler-table
+   * key (`handlers`). Without it, eventail's policy: requeue once at once, then dead-letter.
+   * @default undefined (no delayed retry)
+   */
+  retry?: RetryOptions
   /** Local log of the framework (the bus log is `log()`). @default null */
   logger?: Logger | null
   /** Passed to the supervisor (heartbeat, reconnect, tls, buffer…). */
@@ -110,6 +119,7 @@ export interface ResolvedOptions {
   readonly handleSignals: boolean
   readonly stopTimeoutMs: number
   readonly nackRetryDelaysMs: readonly number[]
+  readonly retry: RetryOptions | undefined
   readonly logger: Logger | null
   readonly supervisor: Omit<SupervisorOptions, 'urls' | 'topology' | 'logger'> | undefined
   readonly metrics: boolean
@@ -133,6 +143,7 @@ export function resolveOptions(options: ServiceOptions): ResolvedOptions {
     handleSignals: options.handleSignals !== false,
     stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
     nackRetryDelaysMs: options.nackRetryDelaysMs ?? [200, 1000, 5000],
+    retry: options.retry,
     logger: options.logger ?? null,
     supervisor: options.supervisor,
     metrics: options.metrics !== false,

@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { type Consumer, defaultConnectionName, eventailTopology, type SupervisorLike } from '@am/bus-core'
+import {
+  type Consumer,
+  defaultConnectionName,
+  eventailTopology,
+  mergeTopologies,
+  type SupervisorLike,
+} from '@am/bus-core'
 import { JSON_CONTENT_TYPE } from '@am/codec'
 import { BusLog } from './bus-log.js'
 import type { PublishEventOptions, SendCommandOptions } from './context.js'
@@ -24,6 +30,7 @@ import { healthPortOf, type ResolvedOptions, resolveOptions, type ServiceOptions
 import { Outputs, type Returned, type ReturnResultOptions, type Sent, untilConfirmed } from './outputs.js'
 import type { RawBody } from './raw.js'
 import { type RequestOptions, Requests } from './requests.js'
+import { Retry } from './retry.js'
 import { trapSignals, untrapSignals } from './signals.js'
 import { Timers, within } from './timers.js'
 import { loadTracing } from './tracing.js'
@@ -362,7 +369,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       strict: options.strictPublications,
     })
     const { tables } = dispatch
-    const topology = eventailTopology({
+    const base = eventailTopology({
       service: this.name,
       events: tables.events.keys,
       commands: [...tables.commands.keys, ...tables.results.keys],
@@ -370,6 +377,9 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       exclusive: options.exclusiveQueues,
       queueType: options.queueType,
     })
+    const retry = Retry.create(this.name, options.retry, tables, options)
+    dispatch.retry = retry
+    const topology = retry ? mergeTopologies(base, retry.topology) : base
     this.#setState('starting')
     const healthPort = healthPortOf(options, process.env.AM_HEALTH_PORT)
     if (healthPort !== undefined) {
@@ -395,6 +405,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     })
     this.#bus = bus
     busLog.bus = bus
+    if (retry) retry.bus = bus
     this.#outputs.attach(this.name, bus, busLog)
     this.#requests = new Requests(this.name, bus, this.#outputs, options.logger)
     bus.on('disconnected', ({ generation }) => {
