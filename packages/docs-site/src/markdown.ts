@@ -75,6 +75,8 @@ export function resolveLink(href: string, ctx: RenderContext): { url: string } |
   const suffix = hash === undefined ? '' : `#${hash}`
   const page = ctx.pageOf.get(target) ?? ctx.pageOf.get(`${target}/README.md`)
   if (page) return { url: `${relativeUrl(ctx.out, page)}${suffix}` }
+  // `docs/api/…` is the generated API reference: it exists in the site only.
+  if (target.startsWith('docs/api/')) return { url: `${relativeUrl(ctx.out, target.slice('docs/'.length))}${suffix}` }
   return { file: target }
 }
 
