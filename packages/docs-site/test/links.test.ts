@@ -27,7 +27,8 @@ describe('checkLinks', () => {
 
   it('reports a missing page and a missing anchor, with the page that holds the link', () => {
     const dir = site({
-      'index.html': '<span id="top"></span><a href="gone.html">1</a><a href="b.html#nowhere">2</a><script src="s.js"></script>',
+      'index.html':
+        '<span id="top"></span><a href="gone.html">1</a><a href="b.html#nowhere">2</a><script src="s.js"></script>',
       'b.html': '<h1 id="here">b</h1>',
     })
     const { broken, checked, pages } = checkLinks(dir)

@@ -42,11 +42,14 @@ describe('resolveLink', () => {
 
 describe('renderMarkdown', () => {
   it('gives headings ids, rewrites page links, and names source files without a dead link', () => {
-    const page = renderMarkdown('# Title\n\n## A `code` part\n\nSee [the spec](protocol.md#a) and [code](../src/x.ts).\n', {
-      source: 'docs/guide.md',
-      out: 'guide.html',
-      pageOf,
-    })
+    const page = renderMarkdown(
+      '# Title\n\n## A `code` part\n\nSee [the spec](protocol.md#a) and [code](../src/x.ts).\n',
+      {
+        source: 'docs/guide.md',
+        out: 'guide.html',
+        pageOf,
+      },
+    )
     expect(page.title).toBe('Title')
     expect(page.headings.map((heading) => heading.id)).toEqual(['title', 'a-code-part'])
     expect(page.html).toContain('<h2 id="a-code-part">')
