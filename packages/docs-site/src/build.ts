@@ -37,15 +37,20 @@ export interface BuildOptions {
   skipApi?: boolean
 }
 
-/** The repository's address on the web, from the root package.json's `repository`, if any. */
+/**
+ * The repository's address on the web (`…/blob/main`), from the `repository` of the root
+ * package.json, else of `@am/service`'s; `undefined` when neither names an https URL.
+ */
 function repoUrlOf(repoRoot: string): string | undefined {
-  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-    repository?: string | { url?: string }
+  for (const file of ['package.json', join('packages', 'service', 'package.json')]) {
+    const path = join(repoRoot, file)
+    if (!existsSync(path)) continue
+    const pkg = JSON.parse(readFileSync(path, 'utf8')) as { repository?: string | { url?: string } }
+    const url = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url
+    const web = url?.replace(/^git\+/, '').replace(/\.git$/, '')
+    if (web && /^https:\/\//.test(web)) return `${web}/blob/main`
   }
-  const url = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url
-  if (!url) return undefined
-  const web = url.replace(/^git\+/, '').replace(/\.git$/, '')
-  return /^https?:\/\//.test(web) ? `${web}/blob/main` : undefined
+  return undefined
 }
 
 /**
