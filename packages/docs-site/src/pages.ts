@@ -1,5 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, posix } from 'node:path'
 
 /** One page of the site made from a markdown file of the repository. */
 export interface PageSource {
@@ -46,6 +46,18 @@ export function listPages(repoRoot: string): PageSource[] {
     title,
     section,
   }))
+  // Any other markdown file under docs/ (another team's page, a folder's README) is a page too,
+  // under Reference, titled by its first heading.
+  const listed = new Set(pages.map((page) => page.source))
+  for (const source of markdownUnder(repoRoot, 'docs')) {
+    if (listed.has(source)) continue
+    const heading = /^# (.+)$/m.exec(readFileSync(join(repoRoot, source), 'utf8'))?.[1]
+    const out = source
+      .slice('docs/'.length)
+      .replace(/(^|\/)README\.md$/, '$1index.html')
+      .replace(/\.md$/, '.html')
+    pages.push({ source, out, title: heading?.replace(/`/g, '') ?? posix.basename(source), section: 'Reference' })
+  }
   pages.push({ source: 'README.md', out: 'readme.html', title: 'The repository README', section: 'Start' })
   for (const [group, section] of [
     ['packages', 'Packages'],
@@ -67,4 +79,15 @@ export function listPages(repoRoot: string): PageSource[] {
     }
   }
   return pages
+}
+
+/** The markdown files under `dir` (relative to the repository root), recursively, sorted. */
+function markdownUnder(repoRoot: string, dir: string): string[] {
+  const found: string[] = []
+  for (const name of readdirSync(join(repoRoot, dir)).sort()) {
+    const path = `${dir}/${name}`
+    if (statSync(join(repoRoot, path)).isDirectory()) found.push(...markdownUnder(repoRoot, path))
+    else if (name.endsWith('.md')) found.push(path)
+  }
+  return found
 }
