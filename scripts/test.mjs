@@ -45,8 +45,8 @@ for (const report of reports) {
 }
 const ok = turbo.status === 0 && failed === 0 && passed > 0
 if (turbo.status !== 0 && failed === 0) failed = 1 // a package whose tests never reported
-// Skipped tests (e.g. the comparison with ../shared/vectors in a clone without ../shared) are said
-// on a line of their own: the closing line stays exactly "N passed, N failed".
+// Skipped tests (e.g. those that need a program a machine lacks) are said on a line of their own:
+// the closing line stays exactly "N passed, N failed".
 if (skipped) console.log(`${skipped} skipped`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(ok ? 0 : 1)

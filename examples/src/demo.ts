@@ -4,8 +4,16 @@
 // Service names are the eventail examples' (pong, ping…), stable from run to run: their durable
 // queues are reused rather than piling up, and several demos on one broker simply share the work,
 // as instances of a logical service do. The spy's queues are exclusive and vanish with it.
+import { createHash } from 'node:crypto'
 import { formatWithOptions, parseArgs } from 'node:util'
-import { ConnectionError, type Logger, TopologyError } from '@am/bus-core'
+import {
+  ConnectionError,
+  createSupervisor,
+  type Logger,
+  type SupervisorLike,
+  type SupervisorOptions,
+  TopologyError,
+} from '@am/bus-core'
 import { redactUrl } from '@am/errors'
 import { createMemoryBroker } from '@am/testing'
 import { type ConsolaInstance, type ConsolaReporter, createConsola, LogLevels } from 'consola'
@@ -32,9 +40,10 @@ async function main(argv: string[]): Promise<number> {
 
   const started = Date.now()
   const counts = new Map<SpiedKind, number>()
+  const senders = new Senders()
   const onMessage = (message: SpiedMessage): void => {
     counts.set(message.kind, (counts.get(message.kind) ?? 0) + 1)
-    logger.log(formatMessage(message, Date.now() - started))
+    logger.log(formatMessage(message, senders.senderOf(message), Date.now() - started))
   }
   // Without AMQP_URL and without a local broker, the same services run on @am/testing's in-memory
   // bus, so that a newcomer sees the toolkit work before installing RabbitMQ.
@@ -72,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     supervisorFactory = createMemoryBroker().supervisorFactory()
     spy = await watchBus({ urls: url, onMessage, supervisorFactory })
   }
+  logger.info(LEGEND)
 
   // The framework's own warnings (connection lost, reconnecting); the bus logs go through the spy.
   const options = {
@@ -79,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     handleSignals: false,
     stopTimeoutMs: 2_000,
     logger: frameworkLogger(),
-    ...(supervisorFactory ? { supervisorFactory } : {}),
+    supervisorFactory: senders.recording(supervisorFactory ?? createSupervisor),
   }
   const shop = new Shop(options)
   const ping = new Ping(options)
@@ -168,15 +178,59 @@ const KIND_COLOURS: Record<SpiedKind, (text: string) => string> = {
   malformed: colors.red,
 }
 
-/** One line: time, kind, routing key, conversation id (short), payload (short). */
-function formatMessage(message: SpiedMessage, elapsedMs: number): string {
+/** What the columns of a message line are, printed once before the first one. */
+const LEGEND =
+  'Columns: time (s), kind, routing key, conversation id (first 8 characters, - for none), sent by (? if not by this demo), payload (logs: level and text)'
+
+/**
+ * Which of the demo's services sent each message. The services publish through a supervisor made
+ * by `recording`, which notes the sender of every publish (its connection is named `<service>@…`);
+ * the spy's copy of the message is matched to it by exchange, routing key and body. A message
+ * published by another process (a second demo on the same broker) has no match.
+ */
+class Senders {
+  readonly #pending = new Map<string, string[]>()
+
+  /** A supervisor factory that records the sender of every publish, around `factory`. */
+  recording(factory: (options: SupervisorOptions) => SupervisorLike): (options: SupervisorOptions) => SupervisorLike {
+    return (options) => {
+      const bus = factory(options)
+      const sender = (options.connectionName ?? '?').split('@')[0] ?? '?'
+      const publish = bus.publish.bind(bus)
+      bus.publish = (exchange, routingKey, body, publishOptions) => {
+        const key = Senders.#key(exchange, routingKey, body)
+        const list = this.#pending.get(key) ?? []
+        list.push(sender)
+        this.#pending.set(key, list)
+        return publish(exchange, routingKey, body, publishOptions)
+      }
+      return bus
+    }
+  }
+
+  /** The service that published `message`, or `?`. */
+  senderOf(message: SpiedMessage): string {
+    const key = Senders.#key(message.exchange, message.routingKey, message.body)
+    const list = this.#pending.get(key)
+    const sender = list?.shift()
+    if (list && list.length === 0) this.#pending.delete(key)
+    return sender ?? '?'
+  }
+
+  static #key(exchange: string, routingKey: string, body: Uint8Array): string {
+    return `${exchange} ${routingKey} ${createHash('sha1').update(body).digest('hex')}`
+  }
+}
+
+/** One line: time, kind, routing key, conversation id (short), sender, payload (short). */
+function formatMessage(message: SpiedMessage, sender: string, elapsedMs: number): string {
   const time = colors.dim(`${(elapsedMs / 1000).toFixed(2).padStart(6)}s`)
   const kind = KIND_COLOURS[message.kind](message.kind.padEnd(13))
   const conversation = colors.dim((message.conversationId.slice(0, 8) || '-').padEnd(8))
   let summary = message.summary
   if (message.kind === 'result' && message.status !== 'success') summary = colors.red(`${message.status}: ${summary}`)
   if (message.kind === 'log') summary = `${levelColour(message.status)(message.status)} ${summary}`
-  return `${time}  ${kind} ${message.routingKey.padEnd(24)} ${conversation}  ${summary}`
+  return `${time}  ${kind} ${message.routingKey.padEnd(24)} ${conversation}  ${sender.padEnd(12)}  ${summary}`
 }
 
 function levelColour(level: string): (text: string) => string {

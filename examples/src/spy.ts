@@ -25,6 +25,10 @@ export interface SpiedMessage {
   status: string
   /** The payload as short JSON, or a log's short message. */
   summary: string
+  /** The exchange it was published to. */
+  exchange: string
+  /** The body as delivered. */
+  body: Buffer
 }
 
 /** Options of `watchBus`. */
@@ -113,6 +117,14 @@ function firstConnection(bus: SupervisorLike): Promise<void> {
 }
 
 function describe(delivery: Delivery, exchange: (typeof SPIED)[number], length: number): SpiedMessage {
+  return { ...classify(delivery, exchange, length), exchange, body: delivery.body }
+}
+
+function classify(
+  delivery: Delivery,
+  exchange: (typeof SPIED)[number],
+  length: number,
+): Omit<SpiedMessage, 'exchange' | 'body'> {
   const routingKey = delivery.routingKey
   if (exchange === EXCHANGES.logs) {
     // GELF: the level is the routing key's last part, the text is short_message.

@@ -41,8 +41,24 @@ describe('the demo', () => {
     onTestFinished(() => deleteQueues(EXAMPLE_QUEUES))
     const { code, stdout, stderr } = await runDemo(['--seconds', '3'])
     const lines = stdout.trimEnd().split('\n')
-    // time, kind, routing key, conversation id (8 characters or -), payload
+    // time, kind, routing key, conversation id (8 characters or -), sender, payload
     const kinds = new Set(lines.map((line) => /^ +\d+\.\d\ds {2}(\w+) +\S+ +(?:[0-9a-f]{8}|-) {2}/.exec(line)?.[1]))
+    const senders = new Map<string, Set<string>>()
+    for (const line of lines) {
+      const [, key, sender] = /^ +\d+\.\d\ds {2}\w+ +(\S+) +(?:[0-9a-f]{8}|-) +(\S+)/.exec(line) ?? []
+      if (key && sender) senders.set(key, (senders.get(key) ?? new Set()).add(sender))
+    }
+    expect(lines[1]).toMatch(/^Columns: time \(s\), kind, routing key, conversation id .*, sent by .*, payload/)
+    // Each message is attributed to the service that published it, also where the routing key does not say.
+    expect(Object.fromEntries([...senders].map(([key, set]) => [key, [...set]]))).toMatchObject({
+      'pong.Echo': ['ping'],
+      'ping.EchoReturn': ['pong'],
+      OrderPlaced: ['shop'],
+      OrderRelayed: ['relay'],
+      EchoMessagesRequested: ['speaker'],
+      EchoMessagesDefined: ['configurator'],
+      'ping.NOTICE': ['ping'],
+    })
     expect({ code, stderr, first: lines[0], last: lines.at(-1)?.replace(/\d+(\.\d)?/g, 'N') }).toEqual({
       code: 0,
       stderr: '',

@@ -53,7 +53,7 @@ describe('resurrect', () => {
     ])
     expect(result.summary.replayed).toBe(1)
     await waitFor(async () => (await count(bus, rig.queue)) === 1, 5_000, 'the replayed copy')
-    expect(await count(bus, rig.sibling)).toBe(0) // not re-broadcast on the exchange (T6)
+    expect(await count(bus, rig.sibling)).toBe(0) // not re-broadcast on the exchange (T6, docs/eventail-defects.md)
     expect(await count(bus, rig.dlq)).toBe(0)
     const [copy] = await drain(bus, rig.queue)
     expect(copy?.fields).toMatchObject({ exchange: '', routingKey: rig.queue, redelivered: false })

@@ -9,7 +9,7 @@ const ACKED = 1
  * Acks requested in the same turn of the event loop are coalesced: the contiguous run of finished
  * deliveries at the low end goes out as one `basic.ack multiple`, the others one by one. This is
  * safe because every delivery of the channel goes through here: a multiple ack never covers a
- * delivery still being handled, nor one of another channel or generation (eventail's B11).
+ * delivery still being handled, nor one of another channel or generation (eventail's B11, docs/eventail-defects.md).
  * @internal
  */
 export class AckTracker {

@@ -165,7 +165,7 @@ export interface TopologyConflict {
 
 /**
  * A declaration the broker refused (406 PRECONDITION_FAILED, 403, 405, 404). Retrying cannot help,
- * so the supervisor stops instead of looping (eventail's defect B24).
+ * so the supervisor stops instead of looping (eventail's defect B24, docs/eventail-defects.md).
  */
 export class TopologyError extends ChannelError {
   /** The object and attribute in conflict, when known. */

@@ -136,7 +136,7 @@ export interface EventailTopologyOptions {
 }
 
 /**
- * The topology an eventail service declares (PROTOCOL.md §2): the four durable topic exchanges,
+ * The topology an eventail service declares (docs/protocol.md#topology): the four durable topic exchanges,
  * `<service>.events` / `<service>.commands` when there are keys for them, an exclusive
  * server-named configuration queue, and one binding per key. Queue keys: `events`, `commands`,
  * `configurations`.

@@ -89,7 +89,7 @@ describe('Supervisor on a real broker', () => {
   it('declares over queues and exchanges created the eventail way', async () => {
     const service = uniqueName('eventail-svc')
     const { channel } = await rawChannel()
-    // What eventail 2.3.6 declares (PROTOCOL.md §2): durable topic exchanges, durable queues without arguments.
+    // What eventail 2.3.6 declares (docs/protocol.md#topology): durable topic exchanges, durable queues without arguments.
     for (const name of ['events', 'commands', 'configurations', 'logs']) {
       await channel.assertExchange(name, 'topic', { durable: true, autoDelete: false, internal: false })
     }

@@ -10,7 +10,7 @@ export interface Payload {
   value: unknown
   /** `application/json` for `.json` and stdin, `application/cbor` for `.cbor`. */
   contentType: ContentType
-  /** The file's bytes: the message body, in the file's own encoding (eventail always re-encoded to CBOR: T1). */
+  /** The file's bytes: the message body, in the file's own encoding (eventail always re-encoded to CBOR: T1, docs/eventail-defects.md). */
   bytes: Buffer
 }
 

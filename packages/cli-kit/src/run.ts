@@ -7,7 +7,7 @@ import { EXIT, EXIT_INTERRUPTED } from './exit.js'
 const GRACE_MS = 2_000
 
 /**
- * The shebang entry's top-level policy (STYLE 18): builds the context, runs `main`, and exits with
+ * The shebang entry's top-level policy (docs/contributing.md#command-line-tools): builds the context, runs `main`, and exits with
  * the code it returns. A thrown `CliError` or other AM Bus error becomes one line on stderr and its
  * exit code (usage 64, unavailable 69, timeout 2, failed 1); an unknown error prints its stack and
  * exits 1; a cac parse error exits 64. Every line has URL passwords hidden.

@@ -12,7 +12,7 @@ export interface DeadlineOptions {
 
 /**
  * Waits for `promise`, but no longer than `timeoutMs` and not past an abort of `signal`
- * (STYLE 26: no unbounded waits). The promise itself is not cancelled: clean up after a rejection;
+ * (no unbounded waits: docs/contributing.md#waits-and-timeouts). The promise itself is not cancelled: clean up after a rejection;
  * its own later rejection is then ignored (never an unhandled rejection).
  * @throws {CliError} `CLI_TIMEOUT` after `timeoutMs`; the signal's reason when it aborts.
  */

@@ -23,7 +23,7 @@ const UTF8_LABELS = new Set(['utf-8', 'utf8'])
  *
  * `application/cbor` ignores its parameters; `application/json` accepts only a `charset` of
  * UTF-8 (JSON is UTF-8, RFC 8259 §8.1). eventail parsed every content type other than exactly
- * `application/cbor` as JSON, a missing one included (defect B4); this refuses instead.
+ * `application/cbor` as JSON, a missing one included (defect B4, docs/eventail-defects.md); this refuses instead.
  *
  * @throws {ContentTypeError} `CONTENT_TYPE_MISSING` when `header` is undefined or blank,
  *   `CONTENT_TYPE_UNSUPPORTED` for anything else that is not CBOR or UTF-8 JSON.

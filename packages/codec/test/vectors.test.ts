@@ -27,13 +27,13 @@ const DECODE_OUTCOMES: Record<string, { value: unknown } | { error: DecodeErrorC
   cbor_unknown_tag: { error: 'DECODE_UNSUPPORTED_TAG' }, // eventail: a CBORTag object reached the handler
   cbor_undefined: { error: 'DECODE_UNSUPPORTED_VALUE' }, // eventail: a special `undefined` object
   cbor_duplicate_keys: { value: { a: 2 } }, // last wins, as cbor2 and JSON.parse
-  cbor_trailing_garbage: { error: 'DECODE_TRAILING_BYTES' }, // eventail ignored them (B3)
-  cbor_lone_break: { error: 'DECODE_INVALID_CBOR' }, // eventail: a break-marker object (B3)
-  cbor_truncated: { error: 'DECODE_TRUNCATED' }, // eventail: crash/reconnect loop (B2)
+  cbor_trailing_garbage: { error: 'DECODE_TRAILING_BYTES' }, // eventail ignored them (B3, docs/eventail-defects.md)
+  cbor_lone_break: { error: 'DECODE_INVALID_CBOR' }, // eventail: a break-marker object (B3, docs/eventail-defects.md)
+  cbor_truncated: { error: 'DECODE_TRUNCATED' }, // eventail: crash/reconnect loop (B2, docs/eventail-defects.md)
   cbor_invalid_utf8_text: { error: 'DECODE_INVALID_UTF8' },
   json_nan: { value: { a: Number.NaN } }, // what Python's json.dumps writes for float('nan')
-  json_utf8_bom: { error: 'DECODE_INVALID_JSON' }, // eventail accepted it (B3)
-  json_utf16le: { error: 'DECODE_INVALID_JSON' }, // eventail auto-detected UTF-16 (B3)
+  json_utf8_bom: { error: 'DECODE_INVALID_JSON' }, // eventail accepted it (B3, docs/eventail-defects.md)
+  json_utf16le: { error: 'DECODE_INVALID_JSON' }, // eventail auto-detected UTF-16 (B3, docs/eventail-defects.md)
   json_duplicate_keys: { value: { a: 2 } },
   json_big_int: { value: 12345678901234567890n },
   json_bad: { error: 'DECODE_INVALID_JSON' },

@@ -37,7 +37,7 @@ export interface Refusal {
 
 /**
  * Checks and decodes a delivery that arrived on the queue of `origin` (the queue decides the kind,
- * not the delivery exchange: eventail's B14). Never throws: every failure is a `Refusal`.
+ * not the delivery exchange: eventail's B14, docs/eventail-defects.md). Never throws: every failure is a `Refusal`.
  */
 export function openEnvelope(
   delivery: DeliveryLike,

@@ -19,7 +19,7 @@ export type LevelName = keyof typeof LEVELS
 /** The names, by level number. */
 export const LEVEL_NAMES: readonly LevelName[] = Object.keys(LEVELS) as LevelName[]
 
-/** The name of a level given by name or number; `undefined` outside 0–7 (no wrapping, eventail's B21). */
+/** The name of a level given by name or number; `undefined` outside 0–7 (no wrapping, eventail's B21, docs/eventail-defects.md). */
 export function levelName(level: string | number): LevelName | undefined {
   if (typeof level === 'number') return Number.isInteger(level) ? LEVEL_NAMES[level] : undefined
   return LEVEL_NAMES.includes(level as LevelName) ? (level as LevelName) : undefined
@@ -76,7 +76,7 @@ export function gelf(service: string, level: LevelName | number, short: string, 
     timestamp: Date.now() / 1000,
     _conversation_id: options.conversationId ?? '',
     _logical_service: service,
-    // read at log time, not at import time (eventail's B19)
+    // read at log time, not at import time (eventail's B19, docs/eventail-defects.md)
     _worker_pid: process.pid,
   }
   for (const [key, value] of Object.entries(options.fields ?? {})) {

@@ -24,7 +24,7 @@ function delivery(body: Buffer, properties: Record<string, unknown>, routingKey 
 }
 
 describe('publish properties', () => {
-  it('match eventail for each kind (PROTOCOL.md §3.1)', () => {
+  it('match eventail for each kind (docs/protocol.md, properties per kind)', () => {
     expect({
       event: eventProperties('c1'),
       command: commandProperties('c1', 'me.Done', 'corr'),

@@ -146,7 +146,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   /**
    * Called for every returned (unroutable) `mandatory` publish. When the publish was made while
    * handling a message, the return value decides that message's fate; the default, `'drop'`,
-   * dead-letters it (so an unroutable result is not lost silently: eventail's B10) and logs at ERROR.
+   * dead-letters it (so an unroutable result is not lost silently: eventail's B10, docs/eventail-defects.md) and logs at ERROR.
    */
   protected handleReturnedMessage(returned: Returned): Outcome | Promise<Outcome> {
     this.log('ERROR', `Unroutable message ${returned.exchange}/${returned.routingKey}: ${returned.replyText}`, {

@@ -6,7 +6,7 @@ import { cleanupQueues, run, TableService, uniqueName, url, waitFor } from './he
 
 const Interop = TableService
 
-// A Python peer written with Debian's python3-pika and python3-cbor2, raw AMQP per PROTOCOL.md.
+// A Python peer written with Debian's python3-pika and python3-cbor2, raw AMQP per docs/protocol.md.
 const peerScript = readFileSync(new URL('./python/peer.py', import.meta.url), 'utf8')
 const pythonUrl = url // pika reads the same amqp URL
 

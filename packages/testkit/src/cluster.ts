@@ -1,20 +1,13 @@
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { repoRoot, sharedDir } from './paths.js'
+import { repoRoot } from './paths.js'
 import { rabbitmqctl } from './rabbitmqctl.js'
 
 const exec = promisify(execFile)
 
-/**
- * The throwaway-cluster script: `../shared/tools/rabbitmq-cluster.sh` when that folder is beside
- * the repository, else testkit's copy of it (a clone on its own, as CI makes).
- */
-export const clusterScript: string = [
-  join(sharedDir, 'tools', 'rabbitmq-cluster.sh'),
-  resolve(repoRoot, 'packages', 'testkit', 'tools', 'rabbitmq-cluster.sh'),
-].find((path) => existsSync(path)) as string
+/** The throwaway-cluster script, `packages/testkit/tools/rabbitmq-cluster.sh`. */
+export const clusterScript: string = resolve(repoRoot, 'packages', 'testkit', 'tools', 'rabbitmq-cluster.sh')
 
 /** A throwaway RabbitMQ cluster on loopback ports (never the shared node on 5672). */
 export interface ThrowawayCluster {
@@ -49,7 +42,7 @@ export interface ClusterOptions {
 }
 
 /**
- * Starts `size` clustered RabbitMQ nodes with `../shared/tools/rabbitmq-cluster.sh`, on ports
+ * Starts `size` clustered RabbitMQ nodes with `packages/testkit/tools/rabbitmq-cluster.sh`, on ports
  * `basePort + 1…`. Its own config file keeps the machine's `/etc/rabbitmq/rabbitmq.conf`
  * (which pins the listener to 5672) out of the way.
  */

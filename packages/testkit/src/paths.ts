@@ -3,6 +3,3 @@ import { fileURLToPath } from 'node:url'
 
 /** The repository root. */
 export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-
-/** The project's read-only reference folder (`../shared` beside the repository). */
-export const sharedDir: string = resolve(repoRoot, '..', 'shared')

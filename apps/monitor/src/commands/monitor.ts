@@ -244,7 +244,7 @@ async function watch(ctx: CliContext, bus: Supervisor, settings: MonitorSettings
   }
 }
 
-/** Classifies a delivery by the queue it came from (PROTOCOL.md §4.1, with the queue deciding: B14). */
+/** Classifies a delivery by the queue it came from (docs/protocol.md#consuming-a-delivery, with the queue deciding: eventail's B14, docs/eventail-defects.md). */
 export function describe(origin: Origin, delivery: Delivery): MonitoredMessage {
   const contentType = typeof delivery.properties.contentType === 'string' ? delivery.properties.contentType : null
   const { exchange, routingKey } = delivery

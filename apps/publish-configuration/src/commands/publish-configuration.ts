@@ -31,7 +31,7 @@ export interface PublishConfigurationResult {
 /**
  * Publishes one configuration message from a payload file, in the file's encoding, with the
  * properties eventail services use (persistent, empty conversation id: not the transient kombu
- * ones, T7) and `mandatory`, waits for the broker's confirm and closes the connection cleanly.
+ * ones, T7, docs/eventail-defects.md) and `mandatory`, waits for the broker's confirm and closes the connection cleanly.
  */
 export async function publishConfiguration(
   ctx: CliContext,

@@ -1,4 +1,4 @@
-"""A Python eventail-style peer, raw AMQP (pika + cbor2) per PROTOCOL.md, no framework.
+"""A Python eventail-style peer, raw AMQP (pika + cbor2) per docs/protocol.md, no framework.
 
 usage: peer.py client <amqp_url> <service>    send a command, an event, read the result, the event and a log
                                               (each also as the handler call eventail would make: "*_call")
@@ -25,7 +25,7 @@ def props(conversation_id, reply_to="", correlation_id="", content_type="applica
 
 
 def eventail_call(method, p, body):
-    """The handler call eventail 2.3.6 makes for a delivery (PROTOCOL.md §4.1, §4.3), or why it refuses it."""
+    """The handler call eventail 2.3.6 makes for a delivery (docs/protocol.md: consuming a delivery, handler dispatch), or why it refuses it."""
     headers = dict(p.headers or {})
     if method.exchange != "configurations" and "conversation_id" not in headers:
         return {"refused": "Missing headers on " + method.routing_key}
