@@ -39,7 +39,9 @@ export function projectFiles({ name }: ProjectOptions): Record<string, string> {
     type: 'module',
     engines: { node: '>=20.19.0' },
     scripts: {
-      start: 'tsx src/main.ts',
+      // exec: the shell npm runs the script in would not pass SIGTERM on; with exec, npm's signal
+      // reaches the service itself. One process: tsx as Node's loader (Node 20.6+), not as a wrapper.
+      start: 'exec node --import tsx src/main.ts',
       dev: 'tsx watch src/main.ts',
       test: 'vitest run',
       typecheck: 'tsc --noEmit',
@@ -205,8 +207,11 @@ npx -p @am/send-command am-send-command amqp://guest:guest@localhost:5672/%2F ${
 | \`src/main.ts\` | starts it with \`AMQP_URL\`; SIGTERM/SIGINT stop it gracefully |
 | \`test/service.test.ts\` | tests with \`@am/testing\`'s in-memory bus |
 
-\`npm start\` runs the TypeScript directly with [tsx](https://tsx.is) (esbuild, Node 20 and later), with no
-build step. Node's own \`--experimental-strip-types\` needs Node 22.6+. For production, either keep \`tsx\`
-(move it to \`dependencies\`) or compile with \`tsc\` and run \`node\` on the output.
+\`npm start\` runs the TypeScript directly, with no build step: \`node --import tsx src/main.ts\` loads
+[tsx](https://tsx.is) (esbuild) as Node's module loader, which works on Node 20 (Node's own
+\`--experimental-strip-types\` needs Node 22.6+). The script starts with \`exec\` so that SIGTERM
+reaches the service (the shell npm runs scripts in would not pass it on); on Windows run
+\`node --import tsx src/main.ts\` yourself. In a container, run that command directly rather than
+\`npm start\`, with \`tsx\` moved to \`dependencies\`, or compile with \`tsc\` and run \`node\` on the output.
 `
 }

@@ -36,7 +36,7 @@ describe('scaffold', () => {
     expect(pkg.name).toBe('greeter')
     expect(pkg.dependencies).toEqual({ '@am/service': `^${serviceVersion}` })
     expect(pkg.devDependencies['@am/testing']).toBe(`^${testingVersion}`)
-    expect(pkg.scripts.start).toBe('tsx src/main.ts')
+    expect(pkg.scripts.start).toBe('exec node --import tsx src/main.ts')
     expect(readFileSync(join(dir, 'src/service.ts'), 'utf8')).toContain("'greeter.Greet': async (payload, ctx)")
   })
 

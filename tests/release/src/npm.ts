@@ -11,8 +11,10 @@ export function npmEnv(registry: string, dir: string, extra: NodeJS.ProcessEnv =
   if (!existsSync(userconfig)) writeFileSync(userconfig, '')
   const env: NodeJS.ProcessEnv = {}
   for (const [key, value] of Object.entries(process.env)) {
-    // Inherited npm/pnpm settings (npm_config_*, set by `pnpm test`) would leak the workspace's config.
-    if (!/^(npm|pnpm)_/i.test(key)) env[key] = value
+    // Inherited npm/pnpm settings (npm_config_*, set by `pnpm test`) would leak the workspace's
+    // config, and vitest's own variables would make a project's vitest think it is a worker.
+    if (!/^(npm_|pnpm_|turbo_|vitest)/i.test(key) && !['TEST', 'NODE_ENV', 'FORCE_COLOR'].includes(key))
+      env[key] = value
   }
   return {
     ...env,
@@ -23,6 +25,7 @@ export function npmEnv(registry: string, dir: string, extra: NodeJS.ProcessEnv =
     npm_config_update_notifier: 'false',
     npm_config_loglevel: 'error',
     npm_config_yes: 'true',
+    NO_COLOR: '1',
     ...extra,
   }
 }

@@ -49,12 +49,22 @@ export interface Background {
   readonly output: () => string
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void>
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Resolves like `exited`, or rejects after `timeoutMs`. */
+  exit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Signals the child itself (as a process manager would). */
   kill(signal: NodeJS.Signals): void
+  /** SIGKILLs the child's whole process group: cleanup, whatever it spawned. */
+  killGroup(): void
 }
 
 /** Starts a command in the background (for a service that runs until it is signalled). */
 export function background(command: string, args: string[], options: RunOptions): Background {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe' })
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: 'pipe',
+    detached: true, // a process group of its own, for killGroup
+  })
   let output = ''
   const waiters = new Set<() => void>()
   const onData = (chunk: string): void => {
@@ -78,6 +88,20 @@ export function background(command: string, args: string[], options: RunOptions)
     exited,
     kill: (signal) => {
       if (!done) child.kill(signal)
+    },
+    killGroup: () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // the group is gone already
+      }
+    },
+    exit: (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms:\n${output}`)), timeoutMs)
+      })
+      return Promise.race([exited, late]).finally(() => clearTimeout(timer))
     },
     waitForOutput: (pattern, timeoutMs) =>
       new Promise<void>((resolve, reject) => {

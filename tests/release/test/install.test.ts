@@ -122,7 +122,7 @@ describe(`one tool (${TOOL})`, () => {
 
 describe('a tiny service from the installed packages, against the broker', () => {
   let service: Background | undefined
-  afterAll(() => service?.kill('SIGKILL'))
+  afterAll(() => service?.killGroup())
 
   it('answers a command sent by the installed tool, and stops on SIGTERM', async () => {
     const name = uniqueName('release-check')
@@ -161,7 +161,7 @@ describe('a tiny service from the installed packages, against the broker', () =>
 
     started = performance.now()
     service.kill('SIGTERM')
-    expect(await service.exited).toEqual({ code: 0, signal: null })
+    expect(await service.exit(30_000)).toEqual({ code: 0, signal: null })
     timings['service stop on SIGTERM'] = performance.now() - started
     expect(service.output()).toMatch(/^stopped$/m)
     expect(service.output()).not.toContain(password)
