@@ -26,6 +26,8 @@ export function npmEnv(registry: string, dir: string, extra: NodeJS.ProcessEnv =
     npm_config_loglevel: 'error',
     npm_config_yes: 'true',
     NO_COLOR: '1',
+    // AM_RELEASE_NPM_CACHE=<empty dir>: measure with a cold npm cache, as on a newcomer's machine.
+    ...(process.env.AM_RELEASE_NPM_CACHE ? { npm_config_cache: process.env.AM_RELEASE_NPM_CACHE } : {}),
     ...extra,
   }
 }
