@@ -7,7 +7,7 @@ export function createCli(ctx: CliContext): CAC {
   const { cli, command } = createProgram({
     name: 'am-console',
     version: pkg.version,
-    description: 'A web console for the bus: dead letters, live traffic, conversations and queues',
+    description: 'Watch the bus and its dead letters in a browser: replay, delete, live traffic, conversations, queues',
     usage:
       '[url] [--port 8080] [--host 127.0.0.1] [--token T] [--dlq NAME...] [--management-url URL] [--no-live] [--ndjson]',
     ndjson: 'The start line and one audit record per action as JSON objects on stdout; nothing else',
