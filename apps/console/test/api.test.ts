@@ -300,7 +300,7 @@ describe('access', () => {
       await call(base, '/app.js'),
     ]
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 404, 200, 200, 200, 200, 200, 200])
-    expect((answers[0]?.body as { broker: string }).broker).toBe(
+    expect((answers[0]?.body as { broker?: string } | undefined)?.broker).toBe(
       `amqp://${user}:***@${secretUrl.host}${secretUrl.pathname}`,
     )
     for (const answer of answers) expect(answer.text).not.toContain(password)

@@ -289,6 +289,7 @@ async function replay(selection) {
       ),
     )
     const going = plan.filter((entry) => entry.action === 'would-replay').length
+    status('')
     const ok = await dialog(
       `Replay ${plan.length} dead letter${plan.length === 1 ? '' : 's'} from ${dlq}?`,
       `${going} will be replayed as am-resurrect decides below; the others stay in ${dlq}. Each dead letter leaves the queue only once the broker confirmed its copy.`,
