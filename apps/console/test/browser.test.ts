@@ -180,10 +180,25 @@ describe('the console in Chromium', () => {
     // Queues: the service's queues with their depth.
     await page.click('#tab-queues')
     await page.waitForSelector(`#services tr[data-queue="${world.commands}"]`, { timeout: 15_000 })
-    const cells = await page.$$eval(`#services tr[data-queue="${world.commands}"] td`, (tds) =>
-      tds.map((td) => td.textContent),
+    const cells = (queue: string) =>
+      page.$$eval(`#services tr[data-queue="${queue}"] td`, (tds) => tds.map((td) => td.textContent ?? ''))
+    expect((await cells(world.commands)).slice(0, 2)).toEqual([world.service, world.commands])
+    // Consumers by product (the management API names a consumer's connection a few seconds late).
+    await waitFor(
+      async () => {
+        const answered = page.waitForResponse((response) => response.url().endsWith('/api/queues'))
+        await page.click('#q-refresh')
+        await (await answered).text()
+        // The table is drawn in the same task as the answer is read.
+        await page.evaluate('new Promise((resolve) => requestAnimationFrame(resolve))')
+        const commands = await cells(world.commands)
+        const events = await cells(world.events)
+        return commands[6] === '1' && events[7]?.startsWith('1') === true
+      },
+      30_000,
+      'the AM Bus and the eventail-like consumers told apart',
     )
-    expect(cells.slice(0, 2)).toEqual([world.service, world.commands])
+    expect((await cells(world.events))[7]).toBe('1 (amqplib)')
     await page.screenshot({ path: join(SHOTS, 'queues.png'), fullPage: true })
 
     expect(errors).toEqual([])

@@ -106,6 +106,7 @@ function who() {
 // ---- views -----------------------------------------------------------------------------------
 
 function go(view) {
+  status('')
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`
   for (const tab of document.querySelectorAll('.tab')) {
     if (tab.dataset.view === view) tab.setAttribute('aria-current', 'page')
