@@ -40,3 +40,24 @@ export { readPayload } from './payload.js'
 export type { Progress } from './progress.js'
 export { createProgress } from './progress.js'
 export { checkSaveDirectory, extensionFor, safeNamePart, saveUnique } from './save.js'
+
+// Logic shared by the tools and am-console: the management API, am-resurrect's routing decision,
+// am-inspect-queue's and am-monitor's readable forms of a message, the monitor's payload filters,
+// the logger's GELF parsing
+
+export type { InspectedMessage, LogLine, MonitoredKind, MonitoredMessage, MonitoredOrigin } from './describe.js'
+export { describeDelivery, describeFetched, logLevelOf, parseLog } from './describe.js'
+export type { FieldFilter } from './filter.js'
+export { matchesFilters, parseFieldFilter } from './filter.js'
+export type { ManagementApi, QueueConsumers } from './management.js'
+export { createManagementApi, ManagementError } from './management.js'
+export type { MessageKind, ReplayAction, ReplayReport, ReplayRoute, ReplayRules } from './replay.js'
+export {
+  deadLetterKind,
+  deathOf,
+  describeReplayFailure,
+  fingerprint,
+  planReplay,
+  queueExistence,
+  replayOptions,
+} from './replay.js'

@@ -53,7 +53,7 @@ describe.each(TOOLS.map((tool) => tool.name))('am-%s', (tool) => {
     expect(run.stdout.split('\n').filter((line) => line !== line.trimEnd())).toEqual([])
   })
 
-  it('runs by name from the root of a clone (pnpm exec), the root depending on the eight tools', async () => {
+  it('runs by name from the root of a clone (pnpm exec), the root depending on every tool', async () => {
     const { stdout } = await execute('pnpm', ['exec', `am-${tool}`, '--version'], { cwd: repoRoot })
     expect(stdout).toBe(`${versionOf(tool)}\n`)
   })

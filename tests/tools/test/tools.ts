@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from '@am/testkit'
 
-/** The eight tools, with arguments that get each one as far as connecting to the broker. */
+/** The tools, with arguments that get each one as far as connecting to the broker. */
 export const TOOLS = [
+  { name: 'console', args: ['--port', '0', '--no-live'] },
   { name: 'inspect-queue', args: ['q'] },
   { name: 'logger', args: [] },
   { name: 'monitor', args: ['--events', '#'] },

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import type { FetchedMessage, MessageProperties, Supervisor } from '@am/bus-core'
+import type { FetchedMessage, Supervisor } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
@@ -7,17 +7,17 @@ import {
   connectBus,
   countReadyMessages,
   createProgress,
+  describeFetched,
   extensionFor,
+  type InspectedMessage,
   ndjsonContext,
   parseCommonOptions,
   parseNumberOption,
-  readableHeaders,
   safeNamePart,
   saveUnique,
   splitUrl,
   writeNdjson,
 } from '@am/cli-kit'
-import { decode, JSON_CONTENT_TYPE } from '@am/codec'
 import { readDeaths } from '@am/protocol'
 
 /** Options as cac hands them. */
@@ -52,26 +52,8 @@ export interface InspectQueueResult {
   saved: number
 }
 
-/** One message as printed (and as an NDJSON line). */
-export interface InspectedMessage {
-  /** Position in the queue, from 1. */
-  index: number
-  exchange: string
-  routingKey: string
-  /** As the broker delivered it to the tool, i.e. before this inspection. */
-  redelivered: boolean
-  /** AMQP properties that are set, headers apart; `timestamp` in seconds as on the wire. */
-  properties: Record<string, unknown>
-  /** Headers with AMQP timestamps (`x-death[].time`) as dates. */
-  headers: Record<string, unknown>
-  /** The decoded payload; absent when the body cannot be decoded. */
-  payload?: unknown
-  /** Why the body cannot be decoded; `body` then holds its bytes. */
-  payloadError?: string
-  body?: Uint8Array
-  /** The file written by `--save`. */
-  savedAs?: string
-}
+// The readable form of a fetched message lives in @am/cli-kit (shared with am-console).
+export { describeFetched as describe, type InspectedMessage } from '@am/cli-kit'
 
 // Bodies held in memory before they are printed, while the messages are out of the queue.
 // Beyond it, messages are printed as they come (and stay out of the queue a little longer).
@@ -145,7 +127,7 @@ async function inspectWith(
   const show = async (): Promise<void> => {
     for (const message of pending.splice(0)) {
       result.shown += 1
-      const described = describe(result.shown, message)
+      const described = describeFetched(result.shown, message)
       if (settings.save) {
         described.savedAs = await save(settings, described, message)
         result.saved += 1
@@ -177,30 +159,6 @@ async function inspectWith(
     `${fetched} message${fetched === 1 ? '' : 's'} of ${queue} shown${shortBy}${ctx.signal.aborted ? ' before the interruption' : ''}; all are back in the queue, in order, now flagged redelivered.`,
   )
   return result
-}
-
-/** The readable form of a fetched message; the body is decoded by its content type. */
-export function describe(index: number, message: FetchedMessage): InspectedMessage {
-  const { headers = {}, ...rest } = message.properties as MessageProperties & { headers?: Record<string, unknown> }
-  const properties: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(rest)) if (value !== undefined) properties[key] = value
-  const described: InspectedMessage = {
-    index,
-    exchange: message.fields.exchange,
-    routingKey: message.fields.routingKey,
-    redelivered: message.fields.redelivered,
-    properties,
-    headers: readableHeaders(headers),
-  }
-  const contentType = message.properties.contentType as string | undefined
-  try {
-    // Without a content type, eventail consumers read the body as JSON: show it as they see it.
-    described.payload = decode(message.content, contentType ?? JSON_CONTENT_TYPE)
-  } catch (error) {
-    described.payloadError = (error as Error).message
-    described.body = message.content
-  }
-  return described
 }
 
 async function save(

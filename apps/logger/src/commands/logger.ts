@@ -1,6 +1,6 @@
 import { defineTopology } from '@am/bus-core'
-import { type CliContext, CliError, connectBus, ndjsonContext, writeNdjson } from '@am/cli-kit'
-import { EXCHANGES, LEVELS, levelName } from '@am/protocol'
+import { type CliContext, CliError, connectBus, logLevelOf, ndjsonContext, parseLog, writeNdjson } from '@am/cli-kit'
+import { EXCHANGES } from '@am/protocol'
 
 /** Positional arguments of `am-logger`. */
 export interface LoggerArgs {
@@ -25,12 +25,7 @@ export interface LoggerResult {
   shown: number
 }
 
-/** One log as NDJSON: the parsed GELF object, or the raw text when it is not JSON. */
-export interface LogLine {
-  routingKey: string
-  log: Record<string, unknown> | null
-  raw?: string
-}
+export type { LogLine } from '@am/cli-kit'
 
 // ANSI colours by syslog level: emergency/alert/critical bold red, error red, warning yellow,
 // notice cyan, info plain, debug grey.
@@ -91,11 +86,11 @@ export async function tailLogs(ctx: CliContext, args: LoggerArgs, options: Logge
           'logs',
           (delivery) => {
             if (options.count !== undefined && shown >= options.count) return
-            const line = parse(delivery.routingKey, delivery.body)
+            const line = parseLog(delivery.routingKey, delivery.body)
             if (line.log === null) {
               out.logger.warn(`a log on ${delivery.routingKey} is not GELF JSON; showing it as text`)
             }
-            const level = levelOf(line)
+            const level = logLevelOf(line)
             if (options.level !== undefined && level !== undefined && level > options.level) return
             shown += 1
             if (options.ndjson) writeNdjson(out, line)
@@ -122,26 +117,4 @@ export async function tailLogs(ctx: CliContext, args: LoggerArgs, options: Logge
   }
   await bus.close()
   return { shown }
-}
-
-function parse(routingKey: string, body: Buffer): LogLine {
-  const text = body.toString('utf8')
-  try {
-    const log: unknown = JSON.parse(text)
-    if (typeof log === 'object' && log !== null && !Array.isArray(log)) {
-      return { routingKey, log: log as Record<string, unknown> }
-    }
-  } catch {
-    // not JSON: shown as text below
-  }
-  return { routingKey, log: null, raw: text }
-}
-
-/** The GELF `level`, or the level named by the routing key's suffix (`svc.WARNING`). */
-function levelOf(line: LogLine): number | undefined {
-  const level = line.log?.level
-  if (typeof level === 'number' && Number.isInteger(level) && level >= 0 && level <= 7) return level
-  const suffix = line.routingKey.slice(line.routingKey.lastIndexOf('.') + 1)
-  const name = levelName(suffix)
-  return name === undefined ? undefined : LEVELS[name]
 }

@@ -5,10 +5,16 @@ import {
   CliError,
   checkSaveDirectory,
   connectBus,
+  describeDelivery,
   extensionFor,
+  type FieldFilter,
   listOption,
+  type MonitoredMessage,
+  type MonitoredOrigin,
+  matchesFilters,
   ndjsonContext,
   parseCommonOptions,
+  parseFieldFilter,
   parseNumberOption,
   readableHeaders,
   safeNamePart,
@@ -17,9 +23,7 @@ import {
   toJsonSafe,
   writeNdjson,
 } from '@am/cli-kit'
-import { decode } from '@am/codec'
-import { headerText, isRefusal, openEnvelope, TOOL_PREFETCH } from '@am/protocol'
-import { type FieldFilter, matchesFilters, parseFieldFilter } from '../filter.js'
+import { TOOL_PREFETCH } from '@am/protocol'
 
 /** Options as cac hands them (repeatable options may be a string or a list). */
 export interface MonitorOptions {
@@ -68,34 +72,10 @@ export interface MonitorResult {
   stoppedBy: 'count' | 'signal'
 }
 
-/** The message kinds the monitor tells apart; `malformed` fails the envelope checks of its queue. */
-export type MonitoredKind = 'event' | 'command' | 'result' | 'configuration' | 'malformed'
+// The readable form of a delivery lives in @am/cli-kit (shared with am-console).
+export { describeDelivery as describe, type MonitoredKind, type MonitoredMessage } from '@am/cli-kit'
 
-/** One message as printed (and as an NDJSON line). */
-export interface MonitoredMessage {
-  kind: MonitoredKind
-  exchange: string
-  routingKey: string
-  conversationId: string
-  correlationId: string
-  replyTo: string
-  status: string
-  contentType: string | null
-  /** Headers other than `conversation_id` (and `status` for commands and results). */
-  headers: Record<string, unknown>
-  /** The decoded payload; absent when the body cannot be decoded. */
-  payload?: unknown
-  /** For malformed messages: the queue it came from and why it fails the checks. */
-  queue?: Origin
-  reason?: string
-  error?: string
-  /** For undecodable bodies: the original bytes. */
-  body?: Uint8Array
-  /** The file written by `--save`. */
-  savedAs?: string
-}
-
-type Origin = 'events' | 'commands' | 'configurations'
+type Origin = MonitoredOrigin
 const ORIGINS: readonly Origin[] = ['events', 'commands', 'configurations']
 
 /** Checks the arguments: `[url]`, the patterns, the filters, `--count`, `--dir`. */
@@ -188,7 +168,7 @@ async function watch(ctx: CliContext, bus: Supervisor, settings: MonitorSettings
       delivery.ack()
       return
     }
-    const message = describe(origin, delivery)
+    const message = describeDelivery(origin, delivery)
     if (!matchesFilters(message.payload, settings.filters)) {
       result.filtered += 1
       delivery.ack()
@@ -242,51 +222,6 @@ async function watch(ctx: CliContext, bus: Supervisor, settings: MonitorSettings
     ctx.signal.removeEventListener('abort', onAbort)
     bus.off('failed', onFailed)
   }
-}
-
-/** Classifies a delivery by the queue it came from (docs/protocol.md#consuming-a-delivery, with the queue deciding: eventail's B14, docs/eventail-defects.md). */
-export function describe(origin: Origin, delivery: Delivery): MonitoredMessage {
-  const contentType = typeof delivery.properties.contentType === 'string' ? delivery.properties.contentType : null
-  const { exchange, routingKey } = delivery
-  const envelope = openEnvelope(delivery, origin)
-  if (!isRefusal(envelope)) {
-    return {
-      kind: envelope.kind,
-      exchange,
-      routingKey,
-      conversationId: envelope.conversationId,
-      correlationId: envelope.correlationId,
-      replyTo: envelope.replyTo,
-      status: envelope.status,
-      contentType,
-      headers: envelope.headers,
-      payload: envelope.payload,
-    }
-  }
-  const headers = { ...delivery.headers }
-  delete headers.conversation_id
-  const message: MonitoredMessage = {
-    kind: 'malformed',
-    exchange,
-    routingKey,
-    conversationId: envelope.conversationId,
-    correlationId: text(delivery.properties.correlationId),
-    replyTo: text(delivery.properties.replyTo),
-    status: text(headers.status),
-    contentType,
-    headers,
-    queue: origin,
-    reason: envelope.reason,
-    error: envelope.detail,
-  }
-  try {
-    message.payload = delivery.body.length === 0 ? null : decode(delivery.body, contentType ?? undefined)
-  } catch (error) {
-    message.body = delivery.body
-    if (envelope.reason !== 'undecodable')
-      message.error += `; the body cannot be decoded either: ${(error as Error).message}`
-  }
-  return message
 }
 
 async function save(settings: MonitorSettings, message: MonitoredMessage, delivery: Delivery): Promise<string> {
@@ -363,10 +298,6 @@ function print(ctx: CliContext, message: MonitoredMessage, settings: MonitorSett
 
 function describeFilter({ field, value }: FieldFilter): string {
   return `${field} = ${inspect(value)}`
-}
-
-function text(value: unknown): string {
-  return headerText(value) ?? ''
 }
 
 function hex(body: Uint8Array): string {

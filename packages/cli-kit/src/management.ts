@@ -1,7 +1,7 @@
 import { BUS_PRODUCT, type ManagementEndpoint, managementEndpoint, requestManagement } from '@am/bus-core'
-import { CliError } from '@am/cli-kit'
 import { redactUrl } from '@am/errors'
 import { matchesTopic } from '@am/protocol'
+import { CliError } from './errors.js'
 
 /** Who consumes a queue, as the management API knows it. */
 export interface QueueConsumers {
