@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { brokerVersion, countAckFrames } from './lib/amqp.js'
 import { childTask, runInChild } from './lib/child.js'
 import {
+  brokerLine,
   environment,
   formatSummary,
   formatTable,
@@ -111,6 +112,7 @@ else await parent()
 
 async function parent(): Promise<void> {
   const env = { ...environment(), broker: await brokerVersion() }
+  console.log(brokerLine())
   console.log(
     `relay: ${settings.messages.toLocaleString('en-US')} pre-loaded ${body.length} B CBOR events per run (the first ${settings.warmup.toLocaleString('en-US')} as warm-up), relayed to a durable sink queue, ack after confirm; one child process per run`,
   )
@@ -229,18 +231,30 @@ async function parent(): Promise<void> {
     )
   }
 
+  // The ratios ours/raw that `pnpm bench report` charts over commits, every prefetch.
+  const headline: Record<string, number> = {}
+  for (const row of rows) {
+    if (row.implementation !== OURS) continue
+    if (row.throughputRatio) headline[`relay msgs/s p${row.prefetch}`] = row.throughputRatio.median
+    if (row.cpuRatio) headline[`relay CPU/msg p${row.prefetch}`] = row.cpuRatio.median
+  }
   if (options.quick) console.log('--quick: results not saved')
   else {
-    const file = saveResults(new URL('../results/latest.json', import.meta.url), 'relay', {
-      date: new Date().toISOString(),
-      environment: { ...env, loadAverageAtEnd: environment().loadAverage },
-      settings: { ...settings, payloadBytes: body.length },
-      baseline:
-        'amqplib: consume channel + confirm channel on one connection, cbor-x decode/encode, ack per message after its confirm',
-      runs,
-      summary: rows,
-      metricsCost,
-    })
+    const file = saveResults(
+      new URL('../results/latest.json', import.meta.url),
+      'relay',
+      {
+        date: new Date().toISOString(),
+        environment: { ...env, loadAverageAtEnd: environment().loadAverage },
+        settings: { ...settings, payloadBytes: body.length },
+        baseline:
+          'amqplib: consume channel + confirm channel on one connection, cbor-x decode/encode, ack per message after its confirm',
+        runs,
+        summary: rows,
+        metricsCost,
+      },
+      headline,
+    )
     console.log(`results saved to ${file}`)
   }
 }
