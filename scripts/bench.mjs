@@ -32,7 +32,9 @@ if (broker !== 'default' && broker !== 'ram') fail(`unknown broker '${broker}'; 
 if (!existsSync(dist)) fail(`${dist} does not exist: build first (pnpm bench builds, or pnpm --filter @am/bench build)`)
 
 if (names[0] === 'report') {
-  const result = spawnSync(process.execPath, [join(dist, 'tools', 'report.js'), ...names.slice(1)], { stdio: 'inherit' })
+  const result = spawnSync(process.execPath, [join(dist, 'tools', 'report.js'), ...names.slice(1)], {
+    stdio: 'inherit',
+  })
   process.exit(result.status ?? 1)
 }
 
@@ -41,13 +43,17 @@ const available = readdirSync(dist)
   .map((file) => file.slice(0, -'.js'.length))
   .sort()
 const unknownNames = names.filter((name) => !available.includes(name))
-if (unknownNames.length > 0) fail(`unknown scenario ${unknownNames.join(', ')}; available: ${available.join(', ')}, report`)
+if (unknownNames.length > 0)
+  fail(`unknown scenario ${unknownNames.join(', ')}; available: ${available.join(', ')}, report`)
 
 const env = { ...process.env, BENCH_BROKER: broker }
 if (broker === 'ram') {
   const tool = join(dist, 'tools', 'broker.js')
   console.log('starting the RAM broker (a throwaway RabbitMQ node, storage in /dev/shm)…')
-  const started = spawnSync(process.execPath, [tool, 'start'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
+  const started = spawnSync(process.execPath, [tool, 'start'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  })
   if (started.status !== 0) fail('the RAM broker did not start')
   const { url, node, dir } = JSON.parse(started.stdout.trim().split('\n').pop())
   console.log(`RAM broker ${node} ready on ${url.replace(/:[^:@/]*@/, ':***@')}, data in ${dir}`)
