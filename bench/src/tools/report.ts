@@ -216,26 +216,22 @@ function main(): void {
     writeFileSync(`${chartsDir}${file}`, svg)
     files.push({ file, alt })
   }
-  write(
-    'ratios-throughput.svg',
-    lineChart(
-      'Throughput, ours / raw amqplib, over commits (higher is better; 1 = parity)',
-      xLabels,
-      seriesOf(isThroughput),
-      1,
-    ),
-    'throughput ratios ours/raw over commits',
-  )
-  write(
-    'ratios-cost.svg',
-    lineChart(
-      'CPU per message and times, ours / raw, over commits (lower is better; 1 = parity)',
-      xLabels,
-      seriesOf((name) => !isThroughput(name)),
-      1,
-    ),
-    'cost ratios ours/raw over commits',
-  )
+  const throughput = seriesOf(isThroughput)
+  if (throughput.length > 0) {
+    write(
+      'ratios-throughput.svg',
+      lineChart('Throughput, ours / raw amqplib, over commits (higher is better; 1 = parity)', xLabels, throughput, 1),
+      'throughput ratios ours/raw over commits',
+    )
+  }
+  const cost = seriesOf((name) => !isThroughput(name))
+  if (cost.length > 0) {
+    write(
+      'ratios-cost.svg',
+      lineChart('CPU per message and times, ours / raw, over commits (lower is better; 1 = parity)', xLabels, cost, 1),
+      'cost ratios ours/raw over commits',
+    )
+  }
   // The last run of the relay, per broker.
   for (const key of ['relay', 'relay@ram']) {
     const last = [...history].reverse().find((h) => h.scenarios[key])
