@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
-const dist = join(new URL('..', import.meta.url).pathname, 'bench', 'dist')
+const root = new URL('..', import.meta.url).pathname
+const dist = join(root, 'bench', 'dist')
 const usage = 'usage: node scripts/bench.mjs [--quick] [--broker default|ram] [scenario...] | report'
 const args = process.argv.slice(2)
 let stopBroker = () => {}
@@ -46,7 +47,16 @@ const unknownNames = names.filter((name) => !available.includes(name))
 if (unknownNames.length > 0)
   fail(`unknown scenario ${unknownNames.join(', ')}; available: ${available.join(', ')}, report`)
 
-const env = { ...process.env, BENCH_BROKER: broker }
+// The commit measured, fixed for the whole run (the history file is named after it).
+const git = (...gitArgs) => spawnSync('git', gitArgs, { cwd: root, encoding: 'utf8' })
+const env = {
+  ...process.env,
+  BENCH_BROKER: broker,
+  BENCH_COMMIT: process.env.BENCH_COMMIT ?? (git('rev-parse', '--short=8', 'HEAD').stdout?.trim() || 'unknown'),
+  BENCH_DIRTY:
+    process.env.BENCH_DIRTY ??
+    String(git('status', '--porcelain', '--', 'packages', 'bench/src').stdout?.trim() !== ''),
+}
 if (broker === 'ram') {
   const tool = join(dist, 'tools', 'broker.js')
   console.log('starting the RAM broker (a throwaway RabbitMQ node, storage in /dev/shm)…')

@@ -163,7 +163,7 @@ export function saveResults(
   all[key] = results
   writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`)
 
-  const { commit, dirty } = gitCommit()
+  const { commit, dirty } = RUN_COMMIT
   const date = new Date().toISOString().slice(0, 10)
   const historyPath = fileURLToPath(new URL(`${date}-${commit}.json`, file))
   const history: History = existsSync(historyPath)
@@ -184,8 +184,16 @@ export interface History {
   >
 }
 
+/**
+ * The commit measured: `BENCH_COMMIT` / `BENCH_DIRTY` when scripts/bench.mjs set them (once for the
+ * whole run, so that a commit made meanwhile does not split it), else HEAD when the scenario started.
+ */
+const RUN_COMMIT: { commit: string; dirty: boolean } = process.env.BENCH_COMMIT
+  ? { commit: process.env.BENCH_COMMIT, dirty: process.env.BENCH_DIRTY === 'true' }
+  : gitCommit()
+
 /** The short hash of HEAD, and whether the work tree had changes (figures of uncommitted code). */
-function gitCommit(): { commit: string; dirty: boolean } {
+export function gitCommit(): { commit: string; dirty: boolean } {
   try {
     const cwd = fileURLToPath(new URL('../..', import.meta.url)) // bench/dist → the repository
     const commit = execFileSync('git', ['rev-parse', '--short=8', 'HEAD'], { cwd, encoding: 'utf8' }).trim()
