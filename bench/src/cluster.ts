@@ -35,7 +35,15 @@ import { OURS, planRelay, RAW, type RelayPlan, relayWithAmqplib, relayWithServic
 const options = parseOptions()
 const settings = options.quick
   ? { rounds: 1, messages: 400, warmup: 100, prefetch: 100, killTrials: 1, killMessages: 600, killAfter: 0.4 }
-  : { rounds: 3, messages: 20_000, warmup: 2_000, prefetch: 100, killTrials: 2, killMessages: 20_000, killAfter: 0.4 }
+  : {
+      rounds: options.rounds ?? 3,
+      messages: 20_000,
+      warmup: 2_000,
+      prefetch: 100,
+      killTrials: options.rounds ?? 2,
+      killMessages: 20_000,
+      killAfter: 0.4,
+    }
 const BASE_PORT = 5800
 const IMPLEMENTATIONS = [OURS, RAW]
 const CHILD = 'BENCH_CLUSTER_CHILD'
@@ -86,10 +94,29 @@ async function child(task: ChildTask): Promise<void> {
     },
   }
   const endless = { ...plan, messages: Number.MAX_SAFE_INTEGER }
+  const note = (level: string, args: unknown[]): void => {
+    const since = killedAt ? `+${(performance.now() - killedAt).toFixed(0)} ms after the kill` : 'before the kill'
+    console.error(`    [relay ${level}, ${since}, ${times.length} relayed] ${args.map(String).join(' ')}`)
+  }
   const relay =
     implementation === RAW
       ? await relayWithAmqplib(endless, prefetch, hooks, urls[0])
-      : await relayWithService(endless, prefetch, hooks, true, { urls, queueType: 'quorum' })
+      : await relayWithService(endless, prefetch, hooks, true, {
+          urls,
+          queueType: 'quorum',
+          // Leader-kill runs: what the framework says, and its states, on stderr (ms since the kill).
+          ...(killAt > 0
+            ? {
+                logger: {
+                  debug: () => undefined,
+                  info: (...args: unknown[]) => note('info', args),
+                  warn: (...args: unknown[]) => note('warn', args),
+                  error: (...args: unknown[]) => note('error', args),
+                },
+                onState: (state: string) => note('state', [state]),
+              }
+            : {}),
+        })
   // Done once every message is relayed and nothing more came for a while (redeliveries after a
   // kill come late); given up when nothing comes for 60 s (messages lost).
   const idleMs = killAt > 0 ? 3000 : 300
@@ -162,8 +189,8 @@ async function prepare(url: string, plan: RelayPlan): Promise<void> {
   }
 }
 
-/** Reads the whole sink: how many messages, how many distinct sequence numbers. */
-async function readSink(url: string, sink: string): Promise<{ total: number; distinct: number }> {
+/** Reads (and empties) a queue of numbered events: how many messages, which sequence numbers. */
+async function readSeqs(url: string, sink: string): Promise<{ total: number; seqs: Set<number> }> {
   const decoder = new Decoder({ useRecords: false })
   const connection = await connect(url, { clientProperties: { connection_name: uniqueName('bench-cluster-sink') } })
   try {
@@ -183,7 +210,7 @@ async function readSink(url: string, sink: string): Promise<{ total: number; dis
         })
       })
     }
-    return { total, distinct: seen.size }
+    return { total, seqs: seen }
   } finally {
     await connection.close()
   }
@@ -232,7 +259,10 @@ function runChild(task: ChildTask, onKill: () => Promise<void>): Promise<Run> {
 }
 
 interface KillTrial extends Run {
+  /** Sequence numbers found neither in the sink nor in the input. */
   lost: number
+  /** Still in the input queue at the end (the relay did not resume or finish within 60 s of silence). */
+  unrelayed: number
   duplicated: number
   killedNode: string
 }
@@ -281,10 +311,10 @@ async function parent(): Promise<void> {
           { implementation, plan, prefetch: settings.prefetch, warmup: settings.warmup, urls, killAt: 0 },
           async () => {},
         )
-        const sink = await readSink(first, plan.sink)
+        const sink = await readSeqs(first, plan.sink)
         await deleteQueuesAt(first, [plan.input, plan.sink])
-        if (sink.distinct !== plan.messages)
-          throw new Error(`${implementation}: ${sink.distinct} of ${plan.messages} relayed`)
+        if (sink.seqs.size !== plan.messages)
+          throw new Error(`${implementation}: ${sink.seqs.size} of ${plan.messages} relayed`)
         runs[implementation]?.push(run)
         console.error(
           `  round ${round + 1}, ${implementation}: ${Math.round(run.msgsPerSecond)} msgs/s, ${run.cpuUsPerMessage.toFixed(1)} µs CPU/msg`,
@@ -307,18 +337,22 @@ async function parent(): Promise<void> {
         { implementation: OURS, plan, prefetch: settings.prefetch, warmup: settings.warmup, urls, killAt },
         () => cluster.killNode(leader),
       )
-      const sink = await readSink(survivor, plan.sink)
       const newLeader = await leaderOf(cluster, plan.input, survivorIndex).catch(() => 0)
+      const sink = await readSeqs(survivor, plan.sink)
+      // What the relay left in the input (it stopped before the end) is not lost: counted apart.
+      const left = await readSeqs(survivor, plan.input)
       await deleteQueuesAt(survivor, [plan.input, plan.sink])
+      const found = new Set([...sink.seqs, ...left.seqs])
       const result: KillTrial = {
         ...run,
-        lost: plan.messages - sink.distinct,
-        duplicated: sink.total - sink.distinct,
+        lost: plan.messages - found.size,
+        duplicated: sink.total - sink.seqs.size,
+        unrelayed: [...left.seqs].filter((seq) => !sink.seqs.has(seq)).length,
         killedNode: cluster.nodes[leader - 1] as string,
       }
       kills.push(result)
       console.error(
-        `  leader kill ${trial + 1}: killed ${result.killedNode} (new leader ${cluster.nodes[newLeader - 1] ?? '?'}), before ${Math.round(run.beforeMsgsPerSecond ?? 0)} msgs/s, resumed after ${(run.resumeMs ?? Number.NaN).toFixed(0)} ms, after ${Math.round(run.afterMsgsPerSecond ?? 0)} msgs/s, lost ${result.lost}, duplicated ${result.duplicated}`,
+        `  leader kill ${trial + 1}: killed ${result.killedNode} (new leader ${cluster.nodes[newLeader - 1] ?? '?'}), before ${Math.round(run.beforeMsgsPerSecond ?? 0)} msgs/s, resumed after ${(run.resumeMs ?? Number.NaN).toFixed(0)} ms, after ${Math.round(run.afterMsgsPerSecond ?? 0)} msgs/s, lost ${result.lost}, duplicated ${result.duplicated}, left unrelayed ${result.unrelayed}`,
       )
       // Back to three nodes for the next trial.
       if (trial < settings.killTrials - 1) await cluster.startNode(leader)
@@ -369,10 +403,11 @@ async function parent(): Promise<void> {
       resumeMs: summarize(kills.map((k) => k.resumeMs ?? Number.NaN)),
       lost: kills.reduce((sum, k) => sum + k.lost, 0),
       duplicated: summarize(kills.map((k) => k.duplicated)),
+      unrelayed: kills.reduce((sum, k) => sum + k.unrelayed, 0),
     }
     console.log(
       formatTable(
-        ['trial', 'msgs/s before', 'resume ms', 'msgs/s after', 'lost', 'duplicated'],
+        ['trial', 'msgs/s before', 'resume ms', 'msgs/s after', 'lost', 'duplicated', 'unrelayed'],
         [
           ...kills.map((k, i) => [
             String(i + 1),
@@ -381,6 +416,7 @@ async function parent(): Promise<void> {
             Math.round(k.afterMsgsPerSecond ?? Number.NaN).toLocaleString('en-US'),
             String(k.lost),
             String(k.duplicated),
+            String(k.unrelayed),
           ]),
           [
             'median',
@@ -389,13 +425,14 @@ async function parent(): Promise<void> {
             cell(killSummary.after),
             `${killSummary.lost} in all`,
             cell(killSummary.duplicated, 0),
+            `${killSummary.unrelayed} in all`,
           ],
         ],
-        [1, 2, 3, 4, 5],
+        [1, 2, 3, 4, 5, 6],
       ),
     )
     console.log(
-      `\nresume: from the kill to the first message relayed after it; lost: pre-loaded sequence numbers missing from the sink (target 0${killSummary.lost === 0 ? '' : ' MISSED'}); duplicated: sink messages beyond one per sequence number`,
+      `\nresume: from the kill to the first message relayed after it; lost: pre-loaded sequence numbers missing from the sink (target 0${killSummary.lost === 0 ? '' : ' MISSED'}); duplicated: sink messages beyond one per sequence number; unrelayed: left in the input queue when the relay gave up (60 s without a message${killSummary.unrelayed === 0 ? '' : ': it did not resume'})`,
     )
     const headline: Record<string, number> = {}
     const ours = rows.find((row) => row.implementation === OURS)

@@ -27,7 +27,7 @@ import {
 } from './lib/harness.js'
 
 const options = parseOptions()
-const settings = options.quick ? { trials: 2 } : { trials: 10 }
+const settings = options.quick ? { trials: 2 } : { trials: options.rounds ?? 10 }
 const OURS = '@am/service Service'
 const RAW = 'raw amqplib'
 const IMPLEMENTATIONS = [OURS, RAW]

@@ -23,13 +23,14 @@ describe('cluster scenario', () => {
       ['raw amqplib', true],
     ])
     const trial = rows.find(([first]) => first === '1')
-    expect(trial).toHaveLength(6)
-    const [, before, resumeMs, after, lost, duplicated] = trial ?? []
+    expect(trial).toHaveLength(7)
+    const [, before, resumeMs, after, lost, duplicated, unrelayed] = trial ?? []
     expect(Number.parseFloat(before?.replaceAll(',', '') ?? '')).toBeGreaterThan(0)
     expect(Number.parseFloat(resumeMs ?? '')).toBeGreaterThan(0)
     expect(Number.parseFloat(after?.replaceAll(',', '') ?? '')).toBeGreaterThan(0)
     expect(lost).toBe('0')
     expect(Number(duplicated)).toBeGreaterThanOrEqual(0)
+    expect(unrelayed).toBe('0')
     expect(stdout).toMatch(/lost: .*\(target 0\)/)
     expect(stdout).toContain('--quick: results not saved')
   }, 600_000)

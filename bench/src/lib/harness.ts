@@ -8,13 +8,23 @@ import { brokerKind, redact } from './brokers.js'
 export interface Options {
   /** Tiny payloads and iteration counts: checks that the scenario runs, in about a second. */
   quick: boolean
+  /**
+   * `--rounds N`: rounds (or trials) instead of the scenario's own number, for a shorter full run
+   * on a busy machine (relay, scale, startup, cluster); saved with the settings.
+   */
+  rounds?: number
 }
 
-/** Reads `--quick`; anything else is a usage error. */
+/** Reads `--quick` and `--rounds N`; anything else is a usage error. */
 export function parseOptions(argv: string[] = process.argv.slice(2)): Options {
-  const unknown = argv.filter((arg) => arg !== '--quick')
-  if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(' ')}: usage: node <scenario>.js [--quick]`)
-  return { quick: argv.includes('--quick') }
+  const options: Options = { quick: false }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--quick') options.quick = true
+    else if (arg === '--rounds' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) options.rounds = Number(argv[++i])
+    else throw new Error(`unknown argument ${arg}: usage: node <scenario>.js [--quick] [--rounds N]`)
+  }
+  return options
 }
 
 /** How long to measure. */

@@ -1,5 +1,5 @@
 import { encode } from '@am/codec'
-import { type Handlers, Service } from '@am/service'
+import { type Handlers, Service, type ServiceOptions } from '@am/service'
 import type { ConsumeMessage } from 'amqplib'
 import { Encoder } from 'cbor-x'
 import {
@@ -89,7 +89,14 @@ export async function relayWithService(
   prefetch: number,
   hooks: RelayHooks,
   metrics = true,
-  broker: { urls?: string | readonly string[]; queueType?: 'classic' | 'quorum' } = {},
+  broker: {
+    urls?: string | readonly string[]
+    queueType?: 'classic' | 'quorum'
+    /** The framework's local log (none by default). */
+    logger?: ServiceOptions['logger']
+    /** Called with each state the service enters (`reconnecting`, `ready`…). */
+    onState?: (state: string) => void
+  } = {},
 ): Promise<RelayRun> {
   const { name, inKey, outKey, messages } = plan
   let started = false
@@ -123,7 +130,9 @@ export async function relayWithService(
     handleSignals: false,
     metrics,
     ...(broker.queueType ? { queueType: broker.queueType } : {}),
+    ...(broker.logger ? { logger: broker.logger } : {}),
   })
+  if (broker.onState) service.on('state', broker.onState)
   await service.start()
   const finished = allRelayed.then(async () => {
     // The framework acks once the handler's publish is confirmed, on a later turn of the loop.
