@@ -2,17 +2,21 @@
 // ram`), and the 3-node loopback cluster of the `cluster` scenario. Both run Debian's
 // rabbitmq-server; neither touches the machine's node on 5672.
 import { execFile } from 'node:child_process'
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 const exec = promisify(execFile)
 
-/** The repository's copy of the throwaway-cluster script (bench/dist → ../../packages/testkit/tools). */
-export const clusterScript: string = fileURLToPath(
-  new URL('../../packages/testkit/tools/rabbitmq-cluster.sh', import.meta.url),
-)
+/** The repository's copy of the throwaway-cluster script, found from bench/dist (or bench/dist/tools) upwards. */
+export const clusterScript: string = (() => {
+  for (const up of ['../../', '../../../']) {
+    const path = fileURLToPath(new URL(`${up}packages/testkit/tools/rabbitmq-cluster.sh`, import.meta.url))
+    if (existsSync(path)) return path
+  }
+  return fileURLToPath(new URL('../../packages/testkit/tools/rabbitmq-cluster.sh', import.meta.url))
+})()
 
 /** Which broker a scenario measures against: `default` (`AMQP_URL`) or `ram` (set by scripts/bench.mjs). */
 export function brokerKind(): string {
