@@ -1,8 +1,9 @@
 import { defineConfig } from 'tsup'
 
-// One self-contained file per scenario (src/*.ts, not src/lib), which scripts/bench.mjs runs in turn.
+// One self-contained file per scenario (src/*.ts, not src/lib), which scripts/bench.mjs runs in
+// turn, and the tools it calls (src/tools/*.ts → dist/tools/: the RAM broker, the report).
 export default defineConfig({
-  entry: ['src/*.ts'],
+  entry: ['src/*.ts', 'src/tools/*.ts'],
   format: ['esm'],
   splitting: false,
   sourcemap: true,

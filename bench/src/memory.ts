@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { brokerVersion } from './lib/amqp.js'
 import { childTask, runInChild } from './lib/child.js'
 import {
+  brokerLine,
   environment,
   formatSummary,
   formatTable,
@@ -132,6 +133,7 @@ async function parent(): Promise<void> {
     ? { rounds: 1, messages: 2_000, sampleEvery: 200, warmup: 400 }
     : { rounds: 3, messages: 200_000, sampleEvery: 5_000, warmup: 20_000 }
   const env = { ...environment(), broker: await brokerVersion() }
+  console.log(brokerLine())
   console.log(
     `memory: ${settings.messages.toLocaleString('en-US')} ${relayBody.length} B events relayed at prefetch ${PREFETCH}, one child process per run; RSS and heap after a full GC every ${settings.sampleEvery.toLocaleString('en-US')} messages; warm-up ${settings.warmup.toLocaleString('en-US')} messages`,
   )

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 import { createSupervisor, defineTopology } from '@am/bus-core'
 import { type Channel, type ChannelModel, connect, type RecoveringChannelModel } from 'amqplib'
-import { environment, formatTable, median, parseOptions, saveResults } from './lib/harness.js'
+import { brokerNode } from './lib/brokers.js'
+import { brokerLine, environment, formatTable, median, parseOptions, saveResults } from './lib/harness.js'
 
 const exec = promisify(execFile)
 const options = parseOptions()
@@ -16,8 +17,10 @@ const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/am-test'
 const waiting = 1000
 
 async function closeConnection(name: string): Promise<void> {
+  const node = brokerNode() ? ['-n', brokerNode() as string] : []
   const { stdout } = await exec('rabbitmqctl', [
     '-q',
+    ...node,
     'list_connections',
     'pid',
     'client_properties',
@@ -25,7 +28,7 @@ async function closeConnection(name: string): Promise<void> {
   ])
   const line = stdout.split('\n').find((l) => l.includes(`{"connection_name","${name}"}`))
   if (!line) throw new Error(`connection ${name} not found`)
-  await exec('rabbitmqctl', ['-q', 'close_connection', line.split('\t')[0] as string, 'bench'])
+  await exec('rabbitmqctl', ['-q', ...node, 'close_connection', line.split('\t')[0] as string, 'bench'])
 }
 
 async function fill(queue: string): Promise<void> {
@@ -129,6 +132,7 @@ const row = (label: string, values: number[]): string[] => [
   `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`,
   values.map((v) => v.toFixed(0)).join(' '),
 ]
+console.log(brokerLine())
 console.log(
   `recovery: connection force-closed with ${waiting} messages waiting; ms from the loss to the first delivery after it, ${trials} trial(s)\n`,
 )
@@ -143,13 +147,18 @@ const ratio = median(samples.ours) / median(samples.baseline)
 console.log(`\nratio ours/baseline (median): ${ratio.toFixed(2)}×; target: ours ≤ 500 ms p50`)
 if (options.quick) console.log('--quick: results not saved')
 else {
-  const file = saveResults(new URL('../results/latest.json', import.meta.url), 'recovery', {
-    environment: environment(),
-    waiting,
-    trials,
-    oursMs: samples.ours,
-    baselineMs: samples.baseline,
-    ratio,
-  })
+  const file = saveResults(
+    new URL('../results/latest.json', import.meta.url),
+    'recovery',
+    {
+      environment: environment(),
+      waiting,
+      trials,
+      oursMs: samples.ours,
+      baselineMs: samples.baseline,
+      ratio,
+    },
+    { 'recovery ms to first delivery': ratio },
+  )
   console.log(`saved in ${file}`)
 }

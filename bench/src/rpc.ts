@@ -11,6 +11,7 @@ import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib'
 import { Encoder } from 'cbor-x'
 import { brokerVersion, deleteQueues, open, uniqueName, url } from './lib/amqp.js'
 import {
+  brokerLine,
   environment,
   formatSummary,
   formatTable,
@@ -260,6 +261,8 @@ async function concurrent(
 }
 
 const env = { ...environment(), broker: await brokerVersion() }
+
+console.log(brokerLine())
 console.log(
   `rpc: ${payloadBytes} B CBOR command, echoed as a success result; persistent, mandatory, confirmed, acked after the confirm`,
 )

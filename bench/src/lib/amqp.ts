@@ -11,9 +11,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`
 }
 
-/** A plain amqplib connection with TCP_NODELAY, as every implementation measured here uses. */
-export function open(name: string): Promise<ChannelModel> {
-  return connect(url, { noDelay: true, clientProperties: { connection_name: name } })
+/** A plain amqplib connection with TCP_NODELAY, as every implementation measured here uses (to `url` unless told). */
+export function open(name: string, brokerUrl: string = url): Promise<ChannelModel> {
+  return connect(brokerUrl, { noDelay: true, clientProperties: { connection_name: name } })
 }
 
 /** Runs `work` on a short-lived connection and channel, then closes them. */

@@ -1,18 +1,30 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { arch, cpus, loadavg, platform } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { brokerKind, redact } from './brokers.js'
 
 /** Command-line options shared by every scenario. */
 export interface Options {
   /** Tiny payloads and iteration counts: checks that the scenario runs, in about a second. */
   quick: boolean
+  /**
+   * `--rounds N`: rounds (or trials) instead of the scenario's own number, for a shorter full run
+   * on a busy machine (relay, scale, startup, cluster); saved with the settings.
+   */
+  rounds?: number
 }
 
-/** Reads `--quick`; anything else is a usage error. */
+/** Reads `--quick` and `--rounds N`; anything else is a usage error. */
 export function parseOptions(argv: string[] = process.argv.slice(2)): Options {
-  const unknown = argv.filter((arg) => arg !== '--quick')
-  if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(' ')}: usage: node <scenario>.js [--quick]`)
-  return { quick: argv.includes('--quick') }
+  const options: Options = { quick: false }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--quick') options.quick = true
+    else if (arg === '--rounds' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) options.rounds = Number(argv[++i])
+    else throw new Error(`unknown argument ${arg}: usage: node <scenario>.js [--quick] [--rounds N]`)
+  }
+  return options
 }
 
 /** How long to measure. */
@@ -110,6 +122,10 @@ export interface Environment {
   cpuCount: number
   /** 1, 5 and 15 min load averages when the scenario started: the machine is shared. */
   loadAverage: number[]
+  /** `default` (`AMQP_URL`, else the machine's node) or `ram` (a throwaway node with its storage in tmpfs). */
+  brokerKind: string
+  /** The broker's URL, credentials masked. */
+  brokerUrl: string
 }
 
 /** Describes this machine and runtime. */
@@ -123,17 +139,82 @@ export function environment(): Environment {
     cpuModel: list[0]?.model.trim() ?? 'unknown',
     cpuCount: list.length,
     loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
+    brokerKind: brokerKind(),
+    brokerUrl: redact(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/am-test'),
   }
 }
 
-/** Writes a scenario's results into the shared JSON file, keeping the other scenarios' entries. */
-export function saveResults(file: URL, scenario: string, results: unknown): string {
+/** One line saying which broker a scenario runs against, for its header. */
+export function brokerLine(): string {
+  const kind = brokerKind()
+  const url = redact(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/am-test')
+  return kind === 'ram'
+    ? `broker: throwaway node with its storage in RAM (tmpfs), ${url}`
+    : `broker: default (${url}, storage on disk)`
+}
+
+/**
+ * Writes a scenario's results into the shared JSON file (`latest.json`, not committed), keeping
+ * the other scenarios' entries, and appends them to the history: `bench/results/<date>-<commit>.json`
+ * (committed), one file per day and commit, one entry per scenario and broker (`relay`,
+ * `relay@ram`). `headline` holds the ratios ours/raw (and other single figures) that
+ * `pnpm bench report` charts over commits. Returns the path of the history file.
+ */
+export function saveResults(
+  file: URL,
+  scenario: string,
+  results: unknown,
+  headline: Record<string, number> = {},
+): string {
+  const key = brokerKind() === 'default' ? scenario : `${scenario}@${brokerKind()}`
   const path = fileURLToPath(file)
   mkdirSync(fileURLToPath(new URL('.', file)), { recursive: true })
   const all = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {}
-  all[scenario] = results
+  all[key] = results
   writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`)
-  return path
+
+  const { commit, dirty } = RUN_COMMIT
+  const date = new Date().toISOString().slice(0, 10)
+  const historyPath = fileURLToPath(new URL(`${date}-${commit}.json`, file))
+  const history: History = existsSync(historyPath)
+    ? (JSON.parse(readFileSync(historyPath, 'utf8')) as History)
+    : { date, commit, scenarios: {} }
+  history.scenarios[key] = { savedAt: new Date().toISOString(), dirty, broker: brokerKind(), headline, results }
+  writeFileSync(historyPath, `${JSON.stringify(history, null, 1)}\n`)
+  return historyPath
+}
+
+/** A history file: the full runs of one day at one commit. */
+export interface History {
+  date: string
+  commit: string
+  scenarios: Record<
+    string,
+    { savedAt: string; dirty: boolean; broker: string; headline: Record<string, number>; results: unknown }
+  >
+}
+
+/**
+ * The commit measured: `BENCH_COMMIT` / `BENCH_DIRTY` when scripts/bench.mjs set them (once for the
+ * whole run, so that a commit made meanwhile does not split it), else HEAD when the scenario started.
+ */
+const RUN_COMMIT: { commit: string; dirty: boolean } = process.env.BENCH_COMMIT
+  ? { commit: process.env.BENCH_COMMIT, dirty: process.env.BENCH_DIRTY === 'true' }
+  : gitCommit()
+
+/** The short hash of HEAD, and whether the work tree had changes (figures of uncommitted code). */
+export function gitCommit(): { commit: string; dirty: boolean } {
+  try {
+    const cwd = fileURLToPath(new URL('../..', import.meta.url)) // bench/dist → the repository
+    const commit = execFileSync('git', ['rev-parse', '--short=8', 'HEAD'], { cwd, encoding: 'utf8' }).trim()
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'packages', 'bench/src'], {
+      cwd,
+      encoding: 'utf8',
+    })
+    return { commit, dirty: status.trim() !== '' }
+  } catch {
+    return { commit: 'unknown', dirty: true }
+  }
 }
 
 /** The `p`-th percentile (0–100) of `values`, nearest rank. */

@@ -1,5 +1,5 @@
 import { encode } from '@am/codec'
-import { type Handlers, Service } from '@am/service'
+import { type Handlers, Service, type ServiceOptions } from '@am/service'
 import type { ConsumeMessage } from 'amqplib'
 import { Encoder } from 'cbor-x'
 import {
@@ -89,6 +89,14 @@ export async function relayWithService(
   prefetch: number,
   hooks: RelayHooks,
   metrics = true,
+  broker: {
+    urls?: string | readonly string[]
+    queueType?: 'classic' | 'quorum'
+    /** The framework's local log (none by default). */
+    logger?: ServiceOptions['logger']
+    /** Called with each state the service enters (`reconnecting`, `ready`…). */
+    onState?: (state: string) => void
+  } = {},
 ): Promise<RelayRun> {
   const { name, inKey, outKey, messages } = plan
   let started = false
@@ -116,7 +124,15 @@ export async function relayWithService(
       }
     }
   }
-  const service = new Relay({ urls: url, prefetch, handleSignals: false, metrics })
+  const service = new Relay({
+    urls: broker.urls ?? url,
+    prefetch,
+    handleSignals: false,
+    metrics,
+    ...(broker.queueType ? { queueType: broker.queueType } : {}),
+    ...(broker.logger ? { logger: broker.logger } : {}),
+  })
+  if (broker.onState) service.on('state', broker.onState)
   await service.start()
   const finished = allRelayed.then(async () => {
     // The framework acks once the handler's publish is confirmed, on a later turn of the loop.
@@ -129,7 +145,12 @@ export async function relayWithService(
  * Baseline: raw amqplib with the same guarantees. One connection, a consume channel and a confirm
  * channel; cbor-x decodes and re-encodes; each message is acked (alone) once its output is confirmed.
  */
-export async function relayWithAmqplib(plan: RelayPlan, prefetch: number, hooks: RelayHooks): Promise<RelayRun> {
+export async function relayWithAmqplib(
+  plan: RelayPlan,
+  prefetch: number,
+  hooks: RelayHooks,
+  brokerUrl: string = url,
+): Promise<RelayRun> {
   const { name, input, outKey, messages } = plan
   let started = false
   let count = 0
@@ -137,7 +158,7 @@ export async function relayWithAmqplib(plan: RelayPlan, prefetch: number, hooks:
   const finished = new Promise<void>((resolve) => {
     done = resolve
   })
-  const connection = await open(name)
+  const connection = await open(name, brokerUrl)
   const consumer = await connection.createChannel()
   const publisher = await connection.createConfirmChannel()
   await consumer.prefetch(prefetch)
