@@ -429,11 +429,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         ),
       )
     }
-    const { confirm = true, ...publishOptions } = options
+    // Copied only to drop `confirm`, which is not a message property (most callers do not set it).
+    let publishOptions: PublishProperties = options
+    let confirm = true
+    if (options.confirm !== undefined) {
+      const { confirm: given, ...rest } = options
+      confirm = given
+      publishOptions = rest
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ exchange, routingKey, body, options: publishOptions, confirm, resolve, reject })
+      const item: PendingPublish = { exchange, routingKey, body, options: publishOptions, confirm, resolve, reject }
+      const queue = this.queue
+      queue.push(item)
       this.queueBytes += body.length
       this.pump()
+      // Sent at once (the usual case), its options were read already; one that waits keeps a copy,
+      // so that a caller reusing its options object cannot change a message already published.
+      if (publishOptions === options && queue.length > 0 && (queue[queue.length - 1] === item || queue[0] === item)) {
+        item.options = { ...options }
+      }
     })
   }
 

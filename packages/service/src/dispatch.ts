@@ -148,7 +148,10 @@ export class Dispatcher implements ContextHost {
     if (record !== undefined) observeSince(record.duration, started)
     if (envelope.kind === 'configuration' && failure === undefined && outcome === true) this.options.configured()
     const looseDone = finishLoose()
-    const outputs = await Promise.all(ctx.sent)
+    // `Promise.all` without its extra promises for the usual zero or one publish per message.
+    const sent = ctx.sent
+    const outputs =
+      sent.length === 0 ? [] : sent.length === 1 ? [await (sent[0] as Promise<Sent>)] : await Promise.all(sent)
     if (looseDone) outputs.push(...(await looseDone))
     const settlement = decideSettlement(outcome, failure, outputs)
     switch (settlement.action) {
@@ -205,3 +208,4 @@ export class Dispatcher implements ContextHost {
     }
   }
 }
+
