@@ -195,6 +195,9 @@ interface PendingPublish {
   resolve: () => void
   reject: (error: Error) => void
   returned?: ReturnedMessage
+  /** While sent and `mandatory`: its entry of `Generation.returnable`, and that entry's key. */
+  returnSet?: Map<number, PendingPublish>
+  returnKey?: string
 }
 
 interface ConsumerEntry {
@@ -885,9 +888,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       gen.inflight.set(id, item)
       if (options.mandatory) {
         const key = returnKey(exchange, routingKey)
-        const candidates = gen.returnable.get(key) ?? new Map<number, PendingPublish>()
+        let candidates = gen.returnable.get(key)
+        if (candidates === undefined) {
+          candidates = new Map<number, PendingPublish>()
+          gen.returnable.set(key, candidates)
+        }
         candidates.set(id, item)
-        gen.returnable.set(key, candidates)
+        // kept on the item, so that its confirm does not build and hash the key again
+        item.returnSet = candidates
+        item.returnKey = key
       }
       const confirmed = id
       const ok = gen.main.publish(exchange, routingKey, body, options, (outcome) =>
@@ -920,10 +929,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   /** Removes a sent publish from the confirm window. */
   private forget(gen: Generation, id: number, item: PendingPublish): void {
     gen.inflight.delete(id)
-    if (!item.options.mandatory) return
-    const key = returnKey(item.exchange, item.routingKey)
-    const candidates = gen.returnable.get(key)
-    if (candidates?.delete(id) && candidates.size === 0) gen.returnable.delete(key)
+    const candidates = item.returnSet
+    if (candidates === undefined) return
+    item.returnSet = undefined
+    const key = item.returnKey as string
+    if (candidates.delete(id) && candidates.size === 0 && gen.returnable.get(key) === candidates) {
+      gen.returnable.delete(key)
+    }
   }
 
   private settle(gen: Generation, id: number, outcome: ConfirmOutcome): void {

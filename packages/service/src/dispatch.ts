@@ -136,17 +136,20 @@ export class Dispatcher implements ContextHost {
     // of each. Exclusive queues die with their connection: their handlers' outputs always go.
     const redeliverable = origin !== 'configurations' && !this.options.exclusiveQueues
     const ctx = new HandlingContext(this, delivery, envelope, rk, record, redeliverable)
+    // From here on the envelope is read through `ctx` only: the decoded payload is not kept alive
+    // by this frame while the outputs wait for their confirms (less for the young-generation GC to copy).
+    const payload = envelope.payload
     let outcome: unknown
     let failure: unknown
     const finishLoose = this.loose.watch()
     const started = record !== undefined ? now() : 0
     try {
-      outcome = await (handler as (p: unknown, c: unknown) => unknown)(envelope.payload, ctx)
+      outcome = await (handler as (p: unknown, c: unknown) => unknown)(payload, ctx)
     } catch (error) {
       failure = error
     }
     if (record !== undefined) observeSince(record.duration, started)
-    if (envelope.kind === 'configuration' && failure === undefined && outcome === true) this.options.configured()
+    if (ctx.kind === 'configuration' && failure === undefined && outcome === true) this.options.configured()
     const looseDone = finishLoose()
     // `Promise.all` without its extra promises for the usual zero or one publish per message.
     const sent = ctx.sent
@@ -159,7 +162,7 @@ export class Dispatcher implements ContextHost {
         return
       case 'fail':
         if (settlement.byHandler && record !== undefined) record.handlerErrors += 1
-        this.fail(delivery, envelope.conversationId, settlement.error, record)
+        this.fail(delivery, ctx.conversationId, settlement.error, record)
         return
       default:
         if (ctx.manual) return
@@ -168,7 +171,7 @@ export class Dispatcher implements ContextHost {
         else {
           if (settlement.asked) {
             this.busLog.log('ERROR', `Dropping ${rk} as its handler asked; dead lettering.`, {
-              conversationId: envelope.conversationId,
+              conversationId: ctx.conversationId,
             })
           }
           nack(delivery, false, record)
