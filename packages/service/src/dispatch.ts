@@ -211,4 +211,3 @@ export class Dispatcher implements ContextHost {
     }
   }
 }
-
