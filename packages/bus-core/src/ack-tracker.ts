@@ -14,6 +14,8 @@ const ACKED = 1
  */
 export class AckTracker {
   private readonly pending = new Map<number, number>()
+  /** Entries of `pending` marked ACKED, not yet sent: `flush` stops looking once it sent them all. */
+  private acked = 0
   private scheduled = false
   private isClosed = false
 
@@ -41,6 +43,7 @@ export class AckTracker {
   ack(tag: number): boolean {
     if (!this.accepts(tag, 'ack')) return false
     this.pending.set(tag, ACKED)
+    this.acked += 1
     if (!this.scheduled) {
       this.scheduled = true
       this.timers.defer(this.flush)
@@ -67,11 +70,16 @@ export class AckTracker {
       run += 1
       this.pending.delete(tag)
     }
+    this.acked -= run
     if (run > 0) this.send(() => this.channel.ack(last, run > 1))
+    // The others, past a delivery still being handled: only as far as the last of them, not
+    // through every delivery in flight (up to the prefetch) at each flush.
+    if (this.acked === 0) return
     for (const [tag, state] of this.pending) {
       if (state !== ACKED) continue
       this.pending.delete(tag)
-      this.send(() => this.channel.ack(tag, false))
+      this.acked -= 1
+      if (!this.send(() => this.channel.ack(tag, false)) || this.acked === 0) break
     }
   }
 
@@ -79,6 +87,7 @@ export class AckTracker {
   close(): void {
     this.isClosed = true
     this.pending.clear()
+    this.acked = 0
   }
 
   // The channel may be closing before its 'close' event reached us: the transport then throws.

@@ -195,6 +195,9 @@ interface PendingPublish {
   resolve: () => void
   reject: (error: Error) => void
   returned?: ReturnedMessage
+  /** While sent and `mandatory`: its entry of `Generation.returnable`, and that entry's key. */
+  returnSet?: Map<number, PendingPublish>
+  returnKey?: string
 }
 
 interface ConsumerEntry {
@@ -429,11 +432,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         ),
       )
     }
-    const { confirm = true, ...publishOptions } = options
+    // Copied only to drop `confirm`, which is not a message property (most callers do not set it).
+    let publishOptions: PublishProperties = options
+    let confirm = true
+    if (options.confirm !== undefined) {
+      const { confirm: given, ...rest } = options
+      confirm = given
+      publishOptions = rest
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ exchange, routingKey, body, options: publishOptions, confirm, resolve, reject })
+      const item: PendingPublish = { exchange, routingKey, body, options: publishOptions, confirm, resolve, reject }
+      const queue = this.queue
+      queue.push(item)
       this.queueBytes += body.length
       this.pump()
+      // Sent at once (the usual case), its options were read already; one that waits keeps a copy,
+      // so that a caller reusing its options object cannot change a message already published.
+      if (publishOptions === options && queue.length > 0 && (queue[queue.length - 1] === item || queue[0] === item)) {
+        item.options = { ...options }
+      }
     })
   }
 
@@ -871,9 +888,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       gen.inflight.set(id, item)
       if (options.mandatory) {
         const key = returnKey(exchange, routingKey)
-        const candidates = gen.returnable.get(key) ?? new Map<number, PendingPublish>()
+        let candidates = gen.returnable.get(key)
+        if (candidates === undefined) {
+          candidates = new Map<number, PendingPublish>()
+          gen.returnable.set(key, candidates)
+        }
         candidates.set(id, item)
-        gen.returnable.set(key, candidates)
+        // kept on the item, so that its confirm does not build and hash the key again
+        item.returnSet = candidates
+        item.returnKey = key
       }
       const confirmed = id
       const ok = gen.main.publish(exchange, routingKey, body, options, (outcome) =>
@@ -906,10 +929,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   /** Removes a sent publish from the confirm window. */
   private forget(gen: Generation, id: number, item: PendingPublish): void {
     gen.inflight.delete(id)
-    if (!item.options.mandatory) return
-    const key = returnKey(item.exchange, item.routingKey)
-    const candidates = gen.returnable.get(key)
-    if (candidates?.delete(id) && candidates.size === 0) gen.returnable.delete(key)
+    const candidates = item.returnSet
+    if (candidates === undefined) return
+    item.returnSet = undefined
+    const key = item.returnKey as string
+    if (candidates.delete(id) && candidates.size === 0 && gen.returnable.get(key) === candidates) {
+      gen.returnable.delete(key)
+    }
   }
 
   private settle(gen: Generation, id: number, outcome: ConfirmOutcome): void {

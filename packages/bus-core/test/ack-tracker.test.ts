@@ -36,6 +36,27 @@ describe('AckTracker', () => {
     expect(acks.size).toBe(1)
   })
 
+  it('sends the acks past a delivery in progress over several flushes, each once, and nothing more', () => {
+    const { acks, frames } = tracker([1, 2, 3, 4, 5, 6])
+    acks.ack(3)
+    acks.flush()
+    acks.ack(5)
+    acks.flush()
+    acks.flush()
+    expect(frames).toEqual([
+      ['ack', 3, false],
+      ['ack', 5, false],
+    ])
+    acks.ack(1)
+    acks.ack(2)
+    acks.ack(4)
+    acks.ack(6)
+    acks.flush()
+    // 3 and 5 are settled already: the rest is one contiguous run
+    expect(frames.slice(2)).toEqual([['ack', 6, true]])
+    expect(acks.size).toBe(0)
+  })
+
   it('acks a lone finished delivery singly', () => {
     const { acks, frames } = tracker([1, 2])
     acks.ack(1)

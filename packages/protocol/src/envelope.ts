@@ -44,9 +44,15 @@ export function openEnvelope(
   origin: 'events' | 'commands' | 'configurations',
 ): Envelope | Refusal {
   const rk = routingKeyOf(delivery)
-  const headers = { ...delivery.headers }
-  const rawConversation = headers.conversation_id
-  delete headers.conversation_id
+  const source = delivery.headers
+  const rawConversation = source.conversation_id
+  // Copied without the envelope's own headers (`delete` would turn the copy into a slow dictionary).
+  const headers: Record<string, unknown> = {}
+  const skipStatus = origin === 'commands'
+  for (const key in source) {
+    if (key === 'conversation_id' || (skipStatus && key === 'status') || !Object.hasOwn(source, key)) continue
+    headers[key] = source[key]
+  }
   if (rawConversation === undefined && origin !== 'configurations') {
     return {
       reason: 'missing-conversation-id',
@@ -81,8 +87,7 @@ export function openEnvelope(
   let kind: MessageKind
   let status = ''
   if (origin === 'commands') {
-    const rawStatus = headers.status
-    delete headers.status
+    const rawStatus = source.status
     status = headerText(rawStatus) ?? ''
     if (replyTo) kind = 'command'
     else if (status) kind = 'result'

@@ -172,6 +172,9 @@ export class Dispatcher implements ContextHost {
     // of each. Exclusive queues die with their connection: their handlers' outputs always go.
     const redeliverable = origin !== 'configurations' && !this.options.exclusiveQueues
     const ctx = new HandlingContext(this, delivery, envelope, rk, record, redeliverable)
+    // From here on the envelope is read through `ctx` only: the decoded payload is not kept alive
+    // by this frame while the outputs wait for their confirms (less for the young-generation GC to copy).
+    const payload = envelope.payload
     let outcome: unknown
     let failure: unknown
     const finishLoose = this.loose.watch()
@@ -182,9 +185,12 @@ export class Dispatcher implements ContextHost {
       failure = error
     }
     if (record !== undefined) observeSince(record.duration, started)
-    if (envelope.kind === 'configuration' && failure === undefined && outcome === true) this.options.configured()
+    if (ctx.kind === 'configuration' && failure === undefined && outcome === true) this.options.configured()
     const looseDone = finishLoose()
-    const outputs = await Promise.all(ctx.sent)
+    // `Promise.all` without its extra promises for the usual zero or one publish per message.
+    const sent = ctx.sent
+    const outputs =
+      sent.length === 0 ? [] : sent.length === 1 ? [await (sent[0] as Promise<Sent>)] : await Promise.all(sent)
     if (looseDone) outputs.push(...(await looseDone))
     const settlement = decideSettlement(outcome, failure, outputs)
     switch (settlement.action) {
@@ -192,7 +198,7 @@ export class Dispatcher implements ContextHost {
         return
       case 'fail':
         if (settlement.byHandler && record !== undefined) record.handlerErrors += 1
-        await this.fail(delivery, envelope.conversationId, settlement.error, record)
+        await this.fail(delivery, ctx.conversationId, settlement.error, record)
         return
       default:
         if (ctx.manual) return
@@ -201,7 +207,7 @@ export class Dispatcher implements ContextHost {
         else {
           if (settlement.asked) {
             this.busLog.log('ERROR', `Dropping ${rk} as its handler asked; dead lettering.`, {
-              conversationId: envelope.conversationId,
+              conversationId: ctx.conversationId,
             })
           }
           nack(delivery, false, record)

@@ -61,9 +61,7 @@ const noop = (): void => {}
  * @internal
  */
 export function untilConfirmed(sent: Promise<Sent>): Promise<void> {
-  const promise = sent.then((result) => {
-    if (result.status !== 'confirmed') throw result.error
-  })
+  const promise = sent.then(throwUnlessConfirmed)
   promise.catch(noop)
   return promise
 }
@@ -82,6 +80,10 @@ interface Guard {
   readonly publications: DeclaredPublications
   readonly validate: boolean
   readonly strict: boolean
+}
+
+function throwUnlessConfirmed(result: Sent): void {
+  if (result.status !== 'confirmed') throw result.error
 }
 
 /** What the outputs need from their service, once it is started. */
@@ -271,13 +273,16 @@ export class Outputs {
     } catch (error) {
       return { status: 'failed', error }
     }
+    // `properties` is this publish's own object (made by `event()` and friends, or copied by
+    // `outgoing`): set in place rather than copied per attempt.
+    properties.mandatory = mandatory
     const metrics = this.host.metrics
     const delays = this.host.options.nackRetryDelaysMs
     for (let attempt = 0; ; attempt++) {
       const record = metrics?.published(kind, routingKey)
       const started = record !== undefined ? now() : 0
       try {
-        await bus.publish(exchange, routingKey, body, { ...properties, mandatory })
+        await bus.publish(exchange, routingKey, body, properties)
         if (record !== undefined) metrics?.settled(record, started, undefined)
         return CONFIRMED
       } catch (error) {

@@ -32,6 +32,8 @@ export class Requests {
   readonly #pending = new Map<string, Pending>()
   readonly #replyKey: string
   #replyReady: Promise<void> | undefined
+  /** Set once the reply queue is consumed: later requests do not wait a turn for it. */
+  #replying = false
 
   constructor(
     service: string,
@@ -43,7 +45,7 @@ export class Requests {
   }
 
   async request(command: string, payload: unknown | RawBody, options: RequestOptions): Promise<unknown> {
-    await this.#ensureReplyQueue()
+    if (!this.#replying) await this.#ensureReplyQueue()
     const replyTo = this.#replyKey
     const correlationId = randomUUID()
     const timeoutMs = options.timeoutMs ?? 30_000
@@ -87,10 +89,15 @@ export class Requests {
 
   /** Declares and consumes the reply queue once; a failed attempt is forgotten, so the next request tries again. */
   #ensureReplyQueue(): Promise<void> {
-    this.#replyReady ??= this.#declareReplyQueue().catch((error: unknown) => {
-      this.#replyReady = undefined
-      throw error
-    })
+    this.#replyReady ??= this.#declareReplyQueue().then(
+      () => {
+        this.#replying = true
+      },
+      (error: unknown) => {
+        this.#replyReady = undefined
+        throw error
+      },
+    )
     return this.#replyReady
   }
 

@@ -5,8 +5,8 @@ import type { Attributes, Span, TextMapGetter } from '@opentelemetry/api'
 // Trace propagation with OpenTelemetry, when `@opentelemetry/api` is installed (an optional peer
 // dependency): PRODUCER spans around publishes, CONSUMER spans around handling, W3C trace context
 // (or whatever propagator the application registered) in the AMQP headers. Spans follow the
-// messaging semantic conventions for RabbitMQ. Nothing here is loaded without the package, and the
-// service's hot path then costs one `undefined` check per message.
+// messaging semantic conventions for RabbitMQ. Nothing here is loaded without the package, nor used
+// when nothing is registered with it; the service's hot path then costs one `undefined` check per message.
 
 type Api = typeof import('@opentelemetry/api')
 
@@ -31,18 +31,32 @@ export interface Tracing {
 const SYSTEM = 'rabbitmq'
 const TRACER_NAME = '@am/service'
 
-let loading: Promise<Tracing | undefined> | undefined
+let loading: Promise<{ api: Api; tracing: Tracing } | undefined> | undefined
 
 /**
- * Loads `@opentelemetry/api` once per process; resolves `undefined` when it is not installed.
+ * Loads `@opentelemetry/api` once per process; resolves `undefined` when it is not installed, or
+ * when nothing is registered with it at this call (no tracer provider and no propagator): spans
+ * would then go nowhere and no context would be carried, so the caller takes its path without
+ * tracing, at no cost per message. An SDK registered later is not seen by services and publishers
+ * started before: register it first, as OpenTelemetry asks.
  * @internal
  */
-export function loadTracing(): Promise<Tracing | undefined> {
+export async function loadTracing(): Promise<Tracing | undefined> {
   loading ??= import('@opentelemetry/api').then(
-    (api) => createTracing(api),
+    (api) => ({ api, tracing: createTracing(api) }),
     () => undefined,
   )
-  return loading
+  const loaded = await loading
+  return loaded && isRegistered(loaded.api) ? loaded.tracing : undefined
+}
+
+/** True when a tracer provider or a propagator is registered with the API. @internal */
+export function isRegistered(api: Api): boolean {
+  const provider = api.trace.getTracerProvider()
+  // The global provider is a proxy whose delegate is the registered one (none: no tracer behind it);
+  // a provider of another copy of the API is taken as registered.
+  const traced = !(provider instanceof api.ProxyTracerProvider) || provider.getDelegateTracer(TRACER_NAME) !== undefined
+  return traced || api.propagation.fields().length > 0
 }
 
 /** Header values as amqplib decodes them: strings, or bytes for AMQP byte arrays. */
