@@ -172,9 +172,6 @@ export class Dispatcher implements ContextHost {
     // of each. Exclusive queues die with their connection: their handlers' outputs always go.
     const redeliverable = origin !== 'configurations' && !this.options.exclusiveQueues
     const ctx = new HandlingContext(this, delivery, envelope, rk, record, redeliverable)
-    // From here on the envelope is read through `ctx` only: the decoded payload is not kept alive
-    // by this frame while the outputs wait for their confirms (less for the young-generation GC to copy).
-    const payload = envelope.payload
     let outcome: unknown
     let failure: unknown
     const finishLoose = this.loose.watch()
