@@ -23,6 +23,8 @@ export type {
   PublishEventOptions,
   SendCommandOptions,
 } from './context.js'
+// The AsyncAPI description
+export type { AsyncApiDocument, DescribeOptions } from './describe.js'
 // Errors
 export type { ServiceErrorCode } from './errors.js'
 export { RequestError, ServiceError } from './errors.js'
@@ -31,12 +33,22 @@ export type { LevelName, LogOptions } from './gelf.js'
 export { LEVELS } from './gelf.js'
 export type {
   CommandHandler,
+  CommandsOf,
   ConfigurationHandler,
+  ConfigurationsOf,
+  Entry,
+  EventsOf,
   Handlers,
+  InferMessages,
   MessageHandler,
+  MessageSchemas,
   Outcome,
+  PayloadsOf,
+  Publications,
+  ResultsOf,
   ServiceMessages,
   UntypedMessages,
+  Validated,
 } from './handler-table.js'
 // Metrics
 export type { ConfirmLatencyStats, HistogramStats, InputStats, OutputStats, ServiceStats } from './metrics.js'
@@ -52,5 +64,7 @@ export type { RequestOptions } from './requests.js'
 // Delayed retries
 export type { RetryOptions, RetryOverrides, RetryPolicy } from './retry.js'
 export { isPattern, matchesTopic } from './routing.js'
+// Payload schemas (Standard Schema v1)
+export type { AnySchema, InvalidPayloadResult, PayloadIssue, StandardSchemaV1 } from './schema.js'
 export type { ServiceEvents, ServiceState } from './service.js'
 export { Service } from './service.js'

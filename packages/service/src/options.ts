@@ -90,6 +90,18 @@ export interface ServiceOptions {
    * @default true
    */
   tracing?: boolean
+  /**
+   * Check the payload of every publish whose key the service declares with a schema
+   * (`publishes()`) before it is sent: an invalid one fails with `OUTPUT_INVALID`, nothing sent.
+   * @default false
+   */
+  validateOutputs?: boolean
+  /**
+   * Refuse to publish an event, command or configuration whose key `publishes()` leaves out
+   * (`PUBLISH_UNDECLARED`, nothing sent): a development aid. Without declarations, nothing can be published.
+   * @default false
+   */
+  strictPublications?: boolean
 }
 
 /**
@@ -116,6 +128,8 @@ export interface ResolvedOptions {
   readonly healthPort: number | undefined
   readonly supervisorFactory: (options: SupervisorOptions) => SupervisorLike
   readonly tracing: boolean
+  readonly validateOutputs: boolean
+  readonly strictPublications: boolean
 }
 
 /** @internal Resolves the defaults of `options`. */
@@ -137,6 +151,8 @@ export function resolveOptions(options: ServiceOptions): ResolvedOptions {
     healthPort: options.healthPort,
     supervisorFactory: options.supervisorFactory ?? createSupervisor,
     tracing: options.tracing !== false,
+    validateOutputs: options.validateOutputs === true,
+    strictPublications: options.strictPublications === true,
   }
 }
 

@@ -4,7 +4,7 @@ import { RETRY_HEADERS } from '../src/index.js'
 import { attemptsOf, errorsOf, firstLine, Retry } from '../src/retry.js'
 import { HandlerTable } from '../src/routing.js'
 
-const noop = () => undefined
+const noop = { handler: () => undefined, schema: undefined }
 const tables = {
   events: new HandlerTable([
     ['Order.Placed', noop],
