@@ -251,7 +251,7 @@ export class Dispatcher implements ContextHost {
         conversationId,
       })
       nack(delivery, false, record)
-    } else return this.#delay(plan, delivery, rk, conversationId, error, full, record)
+    } else return this.#delay(plan, delivery, rk, conversationId, full, record)
   }
 
   /** Eventail's policy: requeue once, then EMERGENCY and dead-letter. */
@@ -277,7 +277,6 @@ export class Dispatcher implements ContextHost {
     delivery: Delivery,
     rk: string,
     conversationId: string,
-    error: unknown,
     full: string,
     record: InputRecord | undefined,
   ): Promise<void> | undefined {
@@ -285,7 +284,7 @@ export class Dispatcher implements ContextHost {
     if (!retry || this.isConnectionGone(delivery) || !retry.bus?.isConnected) return undefined
     this.#inFlight += 1
     return retry
-      .wait(delivery, plan, error)
+      .wait(delivery, plan)
       .then(
         () => {
           if (delivery.ack() && record !== undefined) record.requeued += 1

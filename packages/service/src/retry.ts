@@ -1,5 +1,5 @@
 import type { BindingSpec, Delivery, ExchangeSpec, QueueSpec, SupervisorLike, Topology } from '@am/bus-core'
-import { headerText, RETRY_HEADERS, routingKeyOf, serviceQueueName, waitQueueName } from '@am/protocol'
+import { headerText, RETRY_HEADERS, readDeaths, routingKeyOf, serviceQueueName, waitQueueName } from '@am/protocol'
 import { ServiceError } from './errors.js'
 import type { HandlerTables } from './handler-table.js'
 import { HandlerTable } from './routing.js'
@@ -42,7 +42,14 @@ const MAX_ERROR_TEXT = 500
 export type RetryPlan =
   | { readonly action: 'none' }
   | { readonly action: 'give-up'; readonly attempts: number; readonly history: readonly string[] }
-  | { readonly action: 'wait'; readonly attempt: number; readonly delayMs: number; readonly queue: string }
+  | {
+      readonly action: 'wait'
+      readonly attempt: number
+      readonly delayMs: number
+      readonly queue: string
+      /** Every attempt's error so far, this one last: the `am-retry-errors` header of the copy. */
+      readonly errors: readonly string[]
+    }
 
 const NONE: RetryPlan = { action: 'none' }
 
@@ -116,12 +123,33 @@ export class Retry {
     const kind: RetryKind = origin === 'events' ? 'events' : delivery.properties.replyTo ? 'commands' : 'results'
     const delays = this.#policies[kind].find(routingKeyOf(delivery))
     if (delays === undefined || delays.length === 0) return NONE
-    const failed = attemptsOf(delivery.headers) + 1
+    const earlier = this.#earlier(delivery, origin)
+    const failed = earlier.attempts + 1
     if (failed > delays.length) {
-      return { action: 'give-up', attempts: failed, history: [...errorsOf(delivery.headers), firstLine(error)] }
+      return { action: 'give-up', attempts: failed, history: [...earlier.errors, firstLine(error)] }
     }
     const delayMs = delays[failed - 1] as number
-    return { action: 'wait', attempt: failed, delayMs, queue: waitQueueName(this.#service, origin, delayMs) }
+    return {
+      action: 'wait',
+      attempt: failed,
+      delayMs,
+      queue: waitQueueName(this.#service, origin, delayMs),
+      errors: [...earlier.errors, firstLine(error)],
+    }
+  }
+
+  /**
+   * The failed attempts and their errors so far, from the retry headers, but only for a message
+   * that comes straight back from one of this service's wait queues (its newest `x-death` entry):
+   * a dead letter replayed after a fix, or a copy made by hand, starts a new series.
+   */
+  #earlier(delivery: Delivery, origin: QueueOrigin): { attempts: number; errors: string[] } {
+    const headers = delivery.headers
+    if (headers[RETRY_HEADERS.attempt] === undefined || delivery.exchange !== '') return { attempts: 0, errors: [] }
+    const newest = readDeaths(headers)[0]
+    const prefix = `${this.#service}.${origin}.retry.`
+    if (newest?.reason !== 'expired' || !newest.queue.startsWith(prefix)) return { attempts: 0, errors: [] }
+    return { attempts: attemptsOf(headers), errors: errorsOf(headers) }
   }
 
   /**
@@ -129,14 +157,14 @@ export class Retry {
    * original routing key, so that `x-death` keeps it), persistent, mandatory, and resolves once
    * the broker confirmed it; rejects otherwise.
    */
-  async wait(delivery: Delivery, plan: Extract<RetryPlan, { action: 'wait' }>, error: unknown): Promise<void> {
+  async wait(delivery: Delivery, plan: Extract<RetryPlan, { action: 'wait' }>): Promise<void> {
     const bus = this.bus
     if (!bus) throw new ServiceError('SERVICE_STATE', 'the service is not started')
     const p = delivery.properties
     const headers: Record<string, unknown> = { ...delivery.headers }
     delete headers['x-delivery-count']
     headers[RETRY_HEADERS.attempt] = plan.attempt
-    headers[RETRY_HEADERS.errors] = [...errorsOf(delivery.headers), firstLine(error)]
+    headers[RETRY_HEADERS.errors] = [...plan.errors]
     await bus.publish(plan.queue, routingKeyOf(delivery), delivery.body, {
       mandatory: true,
       persistent: true,

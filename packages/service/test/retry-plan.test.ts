@@ -30,6 +30,30 @@ function delivery(queue: string, routingKey: string, headers: Record<string, unk
   )
 }
 
+/** A message back from wait queue `wait` (delivered through the default exchange, newest x-death: expired there). */
+function back(wait: string, routingKey: string, headers: Record<string, unknown>, newest = 'expired'): Delivery {
+  return new Delivery(
+    {
+      content: Buffer.from('x'),
+      fields: { deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'svc.events', consumerTag: 'c' },
+      properties: {
+        headers: {
+          ...headers,
+          'x-death': [
+            ...(newest === 'rejected'
+              ? [{ queue: 'svc.events', reason: 'rejected', exchange: '', 'routing-keys': ['svc.events'] }]
+              : []),
+            { queue: wait, reason: 'expired', exchange: wait, 'routing-keys': [routingKey] },
+          ],
+        },
+      },
+    },
+    'svc.events',
+    undefined,
+    1,
+  )
+}
+
 describe('Retry.create', () => {
   it('declares one wait queue and fanout exchange per service queue and delay, sorted, durable', () => {
     const retry = Retry.create(
@@ -105,21 +129,32 @@ describe('Retry.plan', () => {
       attempt: 1,
       delayMs: 100,
       queue: 'svc.events.retry.100',
+      errors: ['Error: down'],
     })
-    expect(retry.plan(delivery('svc.events', 'Order.Placed', { [RETRY_HEADERS.attempt]: 1 }), error)).toMatchObject({
+    const once = { [RETRY_HEADERS.attempt]: 1, [RETRY_HEADERS.errors]: ['Error: a'] }
+    expect(retry.plan(back('svc.events.retry.100', 'Order.Placed', once), error)).toEqual({
       action: 'wait',
       attempt: 2,
       delayMs: 200,
+      queue: 'svc.events.retry.200',
+      errors: ['Error: a', 'Error: down'],
     })
-    expect(
-      retry.plan(
-        delivery('svc.events', 'Order.Placed', {
-          [RETRY_HEADERS.attempt]: 2,
-          [RETRY_HEADERS.errors]: ['Error: a', Buffer.from('Error: b')],
-        }),
-        error,
-      ),
-    ).toEqual({ action: 'give-up', attempts: 3, history: ['Error: a', 'Error: b', 'Error: down'] })
+    const twice = { [RETRY_HEADERS.attempt]: 2, [RETRY_HEADERS.errors]: ['Error: a', Buffer.from('Error: b')] }
+    expect(retry.plan(back('svc.events.retry.200', 'Order.Placed', twice), error)).toEqual({
+      action: 'give-up',
+      attempts: 3,
+      history: ['Error: a', 'Error: b', 'Error: down'],
+    })
+  })
+
+  it('starts a new series for a message that does not come straight from its wait queue (a replayed dead letter)', () => {
+    const twice = { [RETRY_HEADERS.attempt]: 2, [RETRY_HEADERS.errors]: ['Error: a', 'Error: b'] }
+    const fresh = { action: 'wait', attempt: 1, delayMs: 100, errors: ['x'] }
+    expect([
+      retry.plan(back('svc.events.retry.200', 'Order.Placed', twice, 'rejected'), 'x'),
+      retry.plan(back('other.events.retry.200', 'Order.Placed', twice), 'x'),
+      retry.plan(delivery('svc.events', 'Order.Placed', twice), 'x'),
+    ]).toEqual([expect.objectContaining(fresh), expect.objectContaining(fresh), expect.objectContaining(fresh)])
   })
 
   it('follows the handler table: exact key first, then patterns; false is the requeue-once', () => {
