@@ -10,7 +10,7 @@ declare module 'vitest' {
   }
 }
 
-/** Builds the site of this repository once for every test file, as `pnpm docs` does. */
+/** Builds the site of this repository once for every test file, as `pnpm run docs` does. */
 export default async function setup(project: TestProject) {
   const outDir = mkdtempSync(join(tmpdir(), 'am-docs-site-'))
   const repoRoot = resolve(import.meta.dirname, '../../..')
