@@ -2,7 +2,7 @@
 // (pong) and a service that sends them and handles their results (ping). The wire format is
 // eventail's, so a Python service speaking these payloads can take either side.
 import { randomUUID } from 'node:crypto'
-import { type Handlers, Service, type ServiceOptions } from '@am/service'
+import { type Handlers, type Publications, Service, type ServiceOptions } from '@am/service'
 
 /** `pong.Echo`: send this message back. */
 export interface EchoCommand {
@@ -126,6 +126,11 @@ export class Ping extends Service<PingMessages> {
         },
       },
     }
+  }
+
+  /** What it publishes, for its AsyncAPI document. */
+  protected override publishes(): Publications<PingMessages> {
+    return { commands: { 'pong.Echo': true } }
   }
 
   protected override onReady(): void {

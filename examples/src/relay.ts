@@ -2,7 +2,7 @@
 // conversation. The input is acked only once the broker has confirmed the output, so a crash in
 // between redelivers the input rather than losing the output.
 import { randomUUID } from 'node:crypto'
-import { type Handlers, Service } from '@am/service'
+import { type Handlers, type Publications, Service } from '@am/service'
 
 /** Event `OrderPlaced`: a customer placed an order. */
 export interface OrderPlaced {
@@ -37,6 +37,11 @@ export class Relay extends Service<OrderMessages> {
           ctx.publishEvent('OrderRelayed', { orderId: order.orderId, total: order.total, relayedBy: this.name }),
       },
     }
+  }
+
+  /** What it publishes (no schema here: the types are compile-time only), for its AsyncAPI document. */
+  protected override publishes(): Publications<OrderMessages> {
+    return { events: { OrderRelayed: true } }
   }
 }
 

@@ -100,13 +100,17 @@ export function openEnvelope(
 
 /**
  * The routing key a message was published with. A dead letter replayed straight into its queue
- * through the default exchange (`am-resurrect --to-queue`, or an AM Bus event in the default mode)
- * arrives with the queue's name as routing key: its original key is the first of its `x-death`
- * entry's `routing-keys`.
+ * through the default exchange (`am-resurrect --to-queue`, or an AM Bus event in the default mode),
+ * or a message back from a wait queue (delayed retries), arrives with the queue's name as routing
+ * key: its original key is the first of the `routing-keys` of its newest `x-death` entry that was
+ * not published through the default exchange (an entry made through the default exchange only
+ * knows a queue name), else of its newest entry.
  */
 export function routingKeyOf(delivery: DeliveryLike): string {
   if (delivery.exchange !== '') return delivery.routingKey
-  return readDeaths(delivery.headers)[0]?.routingKeys[0] ?? delivery.routingKey
+  const deaths = readDeaths(delivery.headers)
+  const death = deaths.find((entry) => entry.exchange !== '') ?? deaths[0]
+  return death?.routingKeys[0] ?? delivery.routingKey
 }
 
 /** Type guard: a refusal rather than an envelope. */

@@ -27,5 +27,7 @@ export { headerText } from './headers.js'
 // Properties per message kind
 export type { KindProperties, MessageKind, ResultStatus } from './properties.js'
 export { commandProperties, configurationProperties, eventProperties, resultProperties } from './properties.js'
+// Delayed retries
+export { RETRY_HEADERS, waitQueueName } from './retry.js'
 // Topic matching
 export { isPattern, matchesTopic } from './topic.js'

@@ -66,6 +66,21 @@ describe('routingKeyOf', () => {
     ])
   })
 
+  it('skips the deaths of a copy that came through the default exchange (a wait queue back, then rejected)', () => {
+    const deaths = {
+      'x-death': [
+        { queue: 'svc.events', reason: 'rejected', exchange: '', 'routing-keys': ['svc.events'] },
+        {
+          queue: 'svc.events.retry.1000',
+          reason: 'expired',
+          exchange: 'svc.events.retry.1000',
+          'routing-keys': ['Order.Placed'],
+        },
+      ],
+    }
+    expect(routingKeyOf(delivery('', deaths))).toBe('Order.Placed')
+  })
+
   it('keeps the delivery key when the message never died', () => {
     expect(routingKeyOf(delivery('', {}))).toBe('svc.events')
   })

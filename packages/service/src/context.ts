@@ -4,7 +4,7 @@ import type { BatchMember } from './batch.js'
 import type { BusLog } from './bus-log.js'
 import { ServiceError } from './errors.js'
 import type { LevelName, LogOptions } from './gelf.js'
-import type { ServiceMessages, UntypedMessages } from './handler-table.js'
+import type { CommandsOf, EventsOf, ServiceMessages, UntypedMessages } from './handler-table.js'
 import { ack, type InputRecord, nack } from './metrics.js'
 import { type Outputs, type Sent, untilConfirmed } from './outputs.js'
 import { type RawBody, rawBody } from './raw.js'
@@ -72,18 +72,18 @@ export interface MessageContext<M extends ServiceMessages = UntypedMessages> {
    * Publishes an event in this conversation; the message is acked only after it is confirmed.
    * A `rawBody(…)` payload (or `ctx.raw`) is sent as it is.
    */
-  publishEvent<K extends keyof M['events'] & string>(
+  publishEvent<K extends keyof EventsOf<M> & string>(
     name: K,
-    payload: M['events'][K] | RawBody,
+    payload: EventsOf<M>[K] | RawBody,
     options?: PublishEventOptions,
   ): Promise<void>
   /**
    * Sends a command in this conversation; the message is acked only after it is confirmed.
    * A `rawBody(…)` payload (or `ctx.raw`) is sent as it is.
    */
-  sendCommand<K extends keyof M['commands'] & string>(
+  sendCommand<K extends keyof CommandsOf<M> & string>(
     command: K,
-    payload: M['commands'][K] | RawBody,
+    payload: CommandsOf<M>[K] | RawBody,
     options: SendCommandOptions,
   ): Promise<void>
   /** Logs to the bus with this conversation id. */
@@ -106,8 +106,13 @@ export interface ContextHost {
   readonly busLog: BusLog
   /** True when the connection that delivered `delivery` is gone (its tag can no longer be acked). */
   isConnectionGone(delivery: Delivery): boolean
-  /** The failing-handler policy: requeue once, then dead-letter. */
-  fail(delivery: Delivery, conversationId: string, error: unknown, record: InputRecord | undefined): void
+  /** The failing-handler policy: delayed retries when configured, else requeue once, then dead-letter. */
+  fail(
+    delivery: Delivery,
+    conversationId: string,
+    error: unknown,
+    record: InputRecord | undefined,
+  ): void | Promise<void>
 }
 
 /** The `x-delivery-count` header (quorum queues), when the broker sets it. @internal */
@@ -159,9 +164,9 @@ export class HandlingContext<M extends ServiceMessages> implements CommandContex
     return rawBody(this.delivery.body, typeof contentType === 'string' ? contentType : '')
   }
 
-  publishEvent<K extends keyof M['events'] & string>(
+  publishEvent<K extends keyof EventsOf<M> & string>(
     name: K,
-    payload: M['events'][K] | RawBody,
+    payload: EventsOf<M>[K] | RawBody,
     options: PublishEventOptions = {},
   ): Promise<void> {
     if (this.gone()) return this.refused()
@@ -169,9 +174,9 @@ export class HandlingContext<M extends ServiceMessages> implements CommandContex
     return this.track(this.host.outputs.event(name, payload, conversationId, options.mandatory ?? false))
   }
 
-  sendCommand<K extends keyof M['commands'] & string>(
+  sendCommand<K extends keyof CommandsOf<M> & string>(
     command: K,
-    payload: M['commands'][K] | RawBody,
+    payload: CommandsOf<M>[K] | RawBody,
     options: SendCommandOptions,
   ): Promise<void> {
     if (this.gone()) return this.refused()
@@ -217,7 +222,7 @@ export class HandlingContext<M extends ServiceMessages> implements CommandContex
   /** @internal */
   failNow(error: unknown, byHandler: boolean): void {
     if (byHandler && this.record !== undefined) this.record.handlerErrors += 1
-    this.host.fail(this.delivery, this.conversationId, error, this.record)
+    void this.host.fail(this.delivery, this.conversationId, error, this.record)
   }
 
   /** @internal */

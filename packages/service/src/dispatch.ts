@@ -1,18 +1,35 @@
-import type { Delivery, Logger } from '@am/bus-core'
-import { isRefusal, type MessageKind, openEnvelope, routingKeyOf } from '@am/protocol'
+import { type Delivery, type Logger, PublishError } from '@am/bus-core'
+import { type Envelope, isRefusal, type MessageKind, openEnvelope, routingKeyOf } from '@am/protocol'
 import type { Batch, BatchHost } from './batch.js'
 import type { BusLog } from './bus-log.js'
-import { type ContextHost, deliveryCountOf, HandlingContext } from './context.js'
+import { type CommandContext, type ContextHost, deliveryCountOf, HandlingContext } from './context.js'
 import { ServiceError } from './errors.js'
-import { buildHandlerTables, type Handlers, type HandlerTables, type Origin } from './handler-table.js'
+import { type AnyHandler, buildHandlerTables, type Handlers, type HandlerTables, type Origin } from './handler-table.js'
 import { LoosePublishes } from './loose.js'
 import { type InputRecord, type Metrics, nack, now, observeSince } from './metrics.js'
 import type { Outputs, Sent } from './outputs.js'
+import type { Retry, RetryPlan } from './retry.js'
+import { check, formatIssues, invalidPayloadResult, type PayloadIssue } from './schema.js'
 import { decideSettlement, isLastAttempt } from './settlement.js'
 import type { Tracing } from './tracing.js'
 
 /** The kind counted for a refused message, which has none: its queue's (results come on the commands queue). */
 const KIND_OF: Record<Origin, MessageKind> = { events: 'event', commands: 'command', configurations: 'configuration' }
+
+/**
+ * The handler that stands for the user's when a command's payload does not match its schema: one
+ * ERROR log, and an error result to the reply-to naming the failing paths; the command is then
+ * acked once that result is confirmed (settled like any handler's outputs), never retried.
+ */
+function answerInvalid(rk: string, issues: readonly PayloadIssue[]): AnyHandler {
+  return (_payload: unknown, ctx: CommandContext) => {
+    ctx.log('ERROR', `Invalid command ${rk}: ${formatIssues(issues)}; returning an error result.`, {
+      full: JSON.stringify(issues),
+    })
+    // Not awaited: how the result ends (returned, nacked) is settled from the context's publishes.
+    void ctx.returnError(invalidPayloadResult(rk, issues))
+  }
+}
 
 /** What a dispatcher is made of. @internal */
 export interface DispatcherOptions {
@@ -43,6 +60,8 @@ export class Dispatcher implements ContextHost {
   readonly busLog: BusLog
   /** Set at start when tracing is on and `@opentelemetry/api` is installed. */
   tracing: Tracing | undefined
+  /** Set at start when some handler has delayed retries. */
+  retry: Retry | undefined
   readonly loose = new LoosePublishes()
   /** Messages being handled (a running batch counts as one); `idle()` waits for none. */
   #inFlight = 0
@@ -121,8 +140,8 @@ export class Dispatcher implements ContextHost {
     }
     const record = metrics?.received(envelope.kind, rk)
     const table = envelope.kind === 'result' ? this.tables.results : this.tables[origin]
-    const handler = table.find(rk)
-    if (!handler) {
+    const entry = table.find(rk)
+    if (!entry) {
       this.busLog.log('EMERGENCY', `No ${envelope.kind} handler for ${rk}; dead lettering.`, {
         full: `subscribed keys: ${table.keys.join(', ') || 'none'}`,
         conversationId: envelope.conversationId,
@@ -130,6 +149,23 @@ export class Dispatcher implements ContextHost {
       this.tracing?.recordFailure(new ServiceError('MESSAGE_REFUSED', `no ${envelope.kind} handler for ${rk}`))
       nack(delivery, false, record)
       return
+    }
+    let payload = envelope.payload
+    let handler = entry.handler
+    if (entry.schema !== undefined) {
+      // Only entries with a schema pay for it: no await, no allocation on the plain path.
+      let checked = check(entry.schema, payload)
+      if (checked instanceof Promise) checked = await checked
+      if (!checked.ok) {
+        this.tracing?.recordFailure(
+          new ServiceError('MESSAGE_INVALID', `invalid ${envelope.kind} ${rk}: ${formatIssues(checked.issues)}`),
+        )
+        if (envelope.kind !== 'command') {
+          this.#refuseInvalid(delivery, envelope, rk, checked.issues, record)
+          return
+        }
+        handler = answerInvalid(rk, checked.issues)
+      } else payload = checked.value
     }
     // A message of a shared durable queue comes back if its connection dies before the ack: then
     // its handler's outputs are not sent (the redelivery makes them again), which saves a duplicate
@@ -141,7 +177,7 @@ export class Dispatcher implements ContextHost {
     const finishLoose = this.loose.watch()
     const started = record !== undefined ? now() : 0
     try {
-      outcome = await (handler as (p: unknown, c: unknown) => unknown)(envelope.payload, ctx)
+      outcome = await (handler as (p: unknown, c: unknown) => unknown)(payload, ctx)
     } catch (error) {
       failure = error
     }
@@ -156,7 +192,7 @@ export class Dispatcher implements ContextHost {
         return
       case 'fail':
         if (settlement.byHandler && record !== undefined) record.handlerErrors += 1
-        this.fail(delivery, envelope.conversationId, settlement.error, record)
+        await this.fail(delivery, envelope.conversationId, settlement.error, record)
         return
       default:
         if (ctx.manual) return
@@ -173,16 +209,92 @@ export class Dispatcher implements ContextHost {
     }
   }
 
-  /** Handler failure: ALERT, requeue once, then EMERGENCY and dead-letter. */
-  fail(delivery: Delivery, conversationId: string, error: unknown, record: InputRecord | undefined): void {
+  /** An event, result or configuration whose payload does not match its schema: one EMERGENCY, dead-lettered, never retried. */
+  #refuseInvalid(
+    delivery: Delivery,
+    envelope: Envelope,
+    rk: string,
+    issues: readonly PayloadIssue[],
+    record: InputRecord | undefined,
+  ): void {
+    this.busLog.log('EMERGENCY', `Invalid ${envelope.kind} ${rk}: ${formatIssues(issues)}; dead lettering.`, {
+      full: JSON.stringify(issues),
+      conversationId: envelope.conversationId,
+    })
+    nack(delivery, false, record)
+  }
+
+  /**
+   * Handler failure: ALERT, then the delayed retries when the handler has some (`retry.ts`), else
+   * requeue once, then EMERGENCY and dead-letter. The promise (delayed retries only) settles once
+   * the message is settled.
+   */
+  fail(
+    delivery: Delivery,
+    conversationId: string,
+    error: unknown,
+    record: InputRecord | undefined,
+  ): void | Promise<void> {
     const rk = routingKeyOf(delivery)
     const full = error instanceof Error ? (error.stack ?? error.message) : String(error)
     this.tracing?.recordFailure(error)
     this.busLog.log('ALERT', `Unhandled error while processing message ${rk}`, { full, conversationId })
+    const plan = this.retry?.plan(delivery, error)
+    if (plan === undefined || plan.action === 'none') this.#requeueOnce(delivery, rk, conversationId, full, record)
+    else if (plan.action === 'give-up') {
+      const history = plan.history.map((line, index) => `attempt ${index + 1}: ${line}`).join('\n')
+      this.busLog.log('EMERGENCY', `Giving up on ${rk} after ${plan.attempts} attempts`, {
+        full: `${history}\n\n${full}`,
+        conversationId,
+      })
+      nack(delivery, false, record)
+    } else return this.#delay(plan, delivery, rk, conversationId, error, full, record)
+  }
+
+  /** Eventail's policy: requeue once, then EMERGENCY and dead-letter. */
+  #requeueOnce(
+    delivery: Delivery,
+    rk: string,
+    conversationId: string,
+    full: string,
+    record: InputRecord | undefined,
+  ): void {
     if (isLastAttempt(delivery.redelivered, deliveryCountOf(delivery))) {
       this.busLog.log('EMERGENCY', `Giving up on ${rk}`, { full, conversationId })
       nack(delivery, false, record)
     } else nack(delivery, true, record)
+  }
+
+  /**
+   * A copy in the wait queue, confirmed, then the ack of the original (counted as requeued): at
+   * least once, never lost. A connection gone first leaves the message to its redelivery.
+   */
+  #delay(
+    plan: Extract<RetryPlan, { action: 'wait' }>,
+    delivery: Delivery,
+    rk: string,
+    conversationId: string,
+    error: unknown,
+    full: string,
+    record: InputRecord | undefined,
+  ): Promise<void> | undefined {
+    const retry = this.retry
+    if (!retry || this.isConnectionGone(delivery) || !retry.bus?.isConnected) return undefined
+    this.#inFlight += 1
+    return retry
+      .wait(delivery, plan, error)
+      .then(
+        () => {
+          if (delivery.ack() && record !== undefined) record.requeued += 1
+        },
+        (failure: unknown) => {
+          if (failure instanceof PublishError && failure.code === 'PUBLISH_CHANNEL_CLOSED') return
+          const why = failure instanceof Error ? failure.message : String(failure)
+          this.busLog.log('ALERT', `Cannot delay the retry of ${rk} in ${plan.queue}: ${why}`, { full, conversationId })
+          this.#requeueOnce(delivery, rk, conversationId, full, record)
+        },
+      )
+      .finally(this.#handled)
   }
 
   /** What the batches of the handler table may call. */

@@ -11,6 +11,9 @@ export type ServiceErrorCode =
   | 'LOG_INVALID_LEVEL'
   | 'MESSAGE_REFUSED'
   | 'BATCH_PREFETCH_TOO_LOW'
+  | 'MESSAGE_INVALID'
+  | 'OUTPUT_INVALID'
+  | 'PUBLISH_UNDECLARED'
 
 /** Base class of the errors thrown by `@am/service`. */
 export class ServiceError extends AmError<ServiceErrorCode> {}

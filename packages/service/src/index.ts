@@ -8,8 +8,10 @@ export {
   eventProperties,
   isRefusal,
   openEnvelope,
+  RETRY_HEADERS,
   resultProperties,
   routingKeyOf,
+  waitQueueName,
 } from '@am/protocol'
 // Batches
 export type { BatchCallback, BatchEntry, BatchOptions } from './batch.js'
@@ -21,6 +23,8 @@ export type {
   PublishEventOptions,
   SendCommandOptions,
 } from './context.js'
+// The AsyncAPI description
+export type { AsyncApiDocument, DescribeOptions } from './describe.js'
 // Errors
 export type { ServiceErrorCode } from './errors.js'
 export { RequestError, ServiceError } from './errors.js'
@@ -29,12 +33,22 @@ export type { LevelName, LogOptions } from './gelf.js'
 export { LEVELS } from './gelf.js'
 export type {
   CommandHandler,
+  CommandsOf,
   ConfigurationHandler,
+  ConfigurationsOf,
+  Entry,
+  EventsOf,
   Handlers,
+  InferMessages,
   MessageHandler,
+  MessageSchemas,
   Outcome,
+  PayloadsOf,
+  Publications,
+  ResultsOf,
   ServiceMessages,
   UntypedMessages,
+  Validated,
 } from './handler-table.js'
 // Metrics
 export type { ConfirmLatencyStats, HistogramStats, InputStats, OutputStats, ServiceStats } from './metrics.js'
@@ -47,6 +61,10 @@ export { createPublisher, Publisher } from './publisher.js'
 export type { RawBody } from './raw.js'
 export { isRawBody, rawBody } from './raw.js'
 export type { RequestOptions } from './requests.js'
+// Delayed retries
+export type { RetryOptions, RetryOverrides, RetryPolicy } from './retry.js'
 export { isPattern, matchesTopic } from './routing.js'
+// Payload schemas (Standard Schema v1)
+export type { AnySchema, InvalidPayloadResult, PayloadIssue, StandardSchemaV1 } from './schema.js'
 export type { ServiceEvents, ServiceState } from './service.js'
 export { Service } from './service.js'

@@ -2,6 +2,7 @@ import { createSupervisor, type Logger, type SupervisorLike, type SupervisorOpti
 import { CBOR, type ContentType, JSON_CONTENT_TYPE } from '@am/codec'
 import { DEFAULT_PREFETCH } from '@am/protocol'
 import { ServiceError } from './errors.js'
+import type { RetryOptions } from './retry.js'
 
 /** Options of a service. */
 export interface ServiceOptions {
@@ -45,6 +46,14 @@ export interface ServiceOptions {
    * @default [200, 1000, 5000]
    */
   nackRetryDelaysMs?: readonly number[]
+  /**
+   * Delayed retries of the messages whose handler failed: each waits in a wait queue
+   * (`<service>.<events|commands>.retry.<delayMs>`) and comes back to the service's queue, up to
+   * `delaysMs.length` times, then is dead-lettered (see the README). Overridable per handler-table
+   * key (`handlers`). Without it, eventail's policy: requeue once at once, then dead-letter.
+   * @default undefined (no delayed retry)
+   */
+  retry?: RetryOptions
   /** Local log of the framework (the bus log is `log()`). @default null */
   logger?: Logger | null
   /** Passed to the supervisor (heartbeat, reconnect, tls, buffer…). */
@@ -81,6 +90,18 @@ export interface ServiceOptions {
    * @default true
    */
   tracing?: boolean
+  /**
+   * Check the payload of every publish whose key the service declares with a schema
+   * (`publishes()`) before it is sent: an invalid one fails with `OUTPUT_INVALID`, nothing sent.
+   * @default false
+   */
+  validateOutputs?: boolean
+  /**
+   * Refuse to publish an event, command or configuration whose key `publishes()` leaves out
+   * (`PUBLISH_UNDECLARED`, nothing sent): a development aid. Without declarations, nothing can be published.
+   * @default false
+   */
+  strictPublications?: boolean
 }
 
 /**
@@ -98,6 +119,7 @@ export interface ResolvedOptions {
   readonly handleSignals: boolean
   readonly stopTimeoutMs: number
   readonly nackRetryDelaysMs: readonly number[]
+  readonly retry: RetryOptions | undefined
   readonly logger: Logger | null
   readonly supervisor: Omit<SupervisorOptions, 'urls' | 'topology' | 'logger'> | undefined
   readonly metrics: boolean
@@ -106,6 +128,8 @@ export interface ResolvedOptions {
   readonly healthPort: number | undefined
   readonly supervisorFactory: (options: SupervisorOptions) => SupervisorLike
   readonly tracing: boolean
+  readonly validateOutputs: boolean
+  readonly strictPublications: boolean
 }
 
 /** @internal Resolves the defaults of `options`. */
@@ -119,6 +143,7 @@ export function resolveOptions(options: ServiceOptions): ResolvedOptions {
     handleSignals: options.handleSignals !== false,
     stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
     nackRetryDelaysMs: options.nackRetryDelaysMs ?? [200, 1000, 5000],
+    retry: options.retry,
     logger: options.logger ?? null,
     supervisor: options.supervisor,
     metrics: options.metrics !== false,
@@ -126,6 +151,8 @@ export function resolveOptions(options: ServiceOptions): ResolvedOptions {
     healthPort: options.healthPort,
     supervisorFactory: options.supervisorFactory ?? createSupervisor,
     tracing: options.tracing !== false,
+    validateOutputs: options.validateOutputs === true,
+    strictPublications: options.strictPublications === true,
   }
 }
 

@@ -15,7 +15,8 @@ import type { Outcome } from './handler-table.js'
 import type { Metrics } from './metrics.js'
 import { now } from './metrics.js'
 import type { ResolvedOptions } from './options.js'
-import { outgoing } from './raw.js'
+import { isRawBody, outgoing } from './raw.js'
+import { type AnySchema, check, formatIssues, type PayloadIssue } from './schema.js'
 import { Delays } from './timers.js'
 import type { Tracing } from './tracing.js'
 
@@ -67,6 +68,22 @@ export function untilConfirmed(sent: Promise<Sent>): Promise<void> {
   return promise
 }
 
+/**
+ * The publications a service declares, by kind and routing key: a schema, or `true` (no schema).
+ * @internal
+ */
+export interface DeclaredPublications {
+  readonly events: ReadonlyMap<string, AnySchema | true>
+  readonly commands: ReadonlyMap<string, AnySchema | true>
+  readonly configurations: ReadonlyMap<string, AnySchema | true>
+}
+
+interface Guard {
+  readonly publications: DeclaredPublications
+  readonly validate: boolean
+  readonly strict: boolean
+}
+
 /** What the outputs need from their service, once it is started. */
 export interface OutputsOptions {
   readonly options: ResolvedOptions
@@ -90,6 +107,7 @@ export class Outputs {
   /** Set once the service is stopped: publishes fail. */
   stopped = false
   readonly #delays = new Delays()
+  #guard: Guard | undefined
 
   constructor(private readonly host: OutputsOptions) {}
 
@@ -100,8 +118,21 @@ export class Outputs {
     this.#busLog = busLog
   }
 
+  /**
+   * Checks the publishes against the declared publications from now on: `validate` runs their
+   * schemas, `strict` refuses the keys left out. Without either, nothing is checked (and nothing paid).
+   */
+  guard(publications: DeclaredPublications, options: { validate: boolean; strict: boolean }): void {
+    this.#guard = options.validate || options.strict ? { publications, ...options } : undefined
+  }
+
   event(name: string, payload: unknown, conversationId: string, mandatory: boolean): Promise<Sent> {
     const properties = eventProperties(conversationId, this.host.options.contentType)
+    if (this.#guard !== undefined) {
+      return this.#guarded(this.#guard, 'events', name, payload, () =>
+        this.#publish('event', EXCHANGES.events, name, payload, properties, mandatory),
+      )
+    }
     return this.#publish('event', EXCHANGES.events, name, payload, properties, mandatory)
   }
 
@@ -117,7 +148,13 @@ export class Outputs {
       options.correlationId || randomUUID(),
       this.host.options.contentType,
     )
-    return this.#publish('command', EXCHANGES.commands, command, payload, properties, options.mandatory ?? true)
+    const mandatory = options.mandatory ?? true
+    if (this.#guard !== undefined) {
+      return this.#guarded(this.#guard, 'commands', command, payload, () =>
+        this.#publish('command', EXCHANGES.commands, command, payload, properties, mandatory),
+      )
+    }
+    return this.#publish('command', EXCHANGES.commands, command, payload, properties, mandatory)
   }
 
   result(destination: string, payload: unknown, status: ResultStatus, options: ReturnResultOptions): Promise<Sent> {
@@ -132,7 +169,43 @@ export class Outputs {
 
   configuration(name: string, payload: unknown): Promise<Sent> {
     const properties = configurationProperties(this.host.options.contentType)
+    if (this.#guard !== undefined) {
+      return this.#guarded(this.#guard, 'configurations', name, payload, () =>
+        this.#publish('configuration', EXCHANGES.configurations, name, payload, properties, false),
+      )
+    }
     return this.#publish('configuration', EXCHANGES.configurations, name, payload, properties, false)
+  }
+
+  /** Publishes once the guard let it through; else fails with a typed error, nothing sent. */
+  #guarded(
+    guard: Guard,
+    kind: keyof DeclaredPublications,
+    key: string,
+    payload: unknown,
+    publish: () => Promise<Sent>,
+  ): Promise<Sent> {
+    const declared = guard.publications[kind].get(key)
+    if (declared === undefined) {
+      if (!guard.strict) return publish()
+      const error = new ServiceError(
+        'PUBLISH_UNDECLARED',
+        `${this.#service} does not declare ${key} among the ${kind} it publishes: not sent`,
+      )
+      return Promise.resolve({ status: 'failed', error })
+    }
+    // A raw body is bytes already: it is sent as it is, unchecked.
+    if (declared === true || !guard.validate || isRawBody(payload)) return publish()
+    const invalid = (issues: readonly PayloadIssue[]): Sent => ({
+      status: 'failed',
+      error: new ServiceError(
+        'OUTPUT_INVALID',
+        `the payload of ${key} does not match its schema: ${formatIssues(issues)}; not sent`,
+      ),
+    })
+    const checked = check(declared, payload)
+    if (checked instanceof Promise) return checked.then((c) => (c.ok ? publish() : invalid(c.issues)))
+    return checked.ok ? publish() : Promise.resolve(invalid(checked.issues))
   }
 
   /** Ends the nack-retry delays still running (their publishes end `nacked`), and every later one. */

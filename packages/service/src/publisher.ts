@@ -13,7 +13,7 @@ import { CBOR, type ContentType, JSON_CONTENT_TYPE } from '@am/codec'
 import { commandProperties, configurationProperties, DEFAULT_CLOSE_TIMEOUT_MS, eventProperties } from '@am/protocol'
 import { ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
-import type { ServiceMessages, UntypedMessages } from './handler-table.js'
+import type { CommandsOf, ConfigurationsOf, EventsOf, ServiceMessages, UntypedMessages } from './handler-table.js'
 import { outgoing, type RawBody } from './raw.js'
 import { loadTracing, type Tracing } from './tracing.js'
 
@@ -108,9 +108,9 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
   }
 
   /** Publishes an event (exchange `events`, routing key = name). */
-  publishEvent<K extends keyof M['events'] & string>(
+  publishEvent<K extends keyof EventsOf<M> & string>(
     name: K,
-    payload: M['events'][K] | RawBody,
+    payload: EventsOf<M>[K] | RawBody,
     options: PublisherEventOptions,
   ): Promise<void> {
     const properties = eventProperties(options.conversationId, this.#contentType)
@@ -121,9 +121,9 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
    * Sends a command (exchange `commands`, routing key `<service>.<Command>`); resolves with its
    * correlation id once confirmed.
    */
-  async sendCommand<K extends keyof M['commands'] & string>(
+  async sendCommand<K extends keyof CommandsOf<M> & string>(
     command: K,
-    payload: M['commands'][K] | RawBody,
+    payload: CommandsOf<M>[K] | RawBody,
     options: PublisherCommandOptions,
   ): Promise<string> {
     const correlationId = options.correlationId || randomUUID()
@@ -133,9 +133,9 @@ export class Publisher<M extends ServiceMessages = UntypedMessages> {
   }
 
   /** Publishes a configuration message (exchange `configurations`, not mandatory). */
-  publishConfiguration<K extends keyof M['configurations'] & string>(
+  publishConfiguration<K extends keyof ConfigurationsOf<M> & string>(
     name: K,
-    payload: M['configurations'][K] | RawBody,
+    payload: ConfigurationsOf<M>[K] | RawBody,
   ): Promise<void> {
     return this.#publish(EXCHANGES.configurations, name, payload, configurationProperties(this.#contentType), false)
   }

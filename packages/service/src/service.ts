@@ -1,18 +1,36 @@
 import { EventEmitter } from 'node:events'
-import { type Consumer, defaultConnectionName, eventailTopology, type SupervisorLike } from '@am/bus-core'
+import {
+  type Consumer,
+  defaultConnectionName,
+  eventailTopology,
+  mergeTopologies,
+  type SupervisorLike,
+} from '@am/bus-core'
 import { JSON_CONTENT_TYPE } from '@am/codec'
 import { BusLog } from './bus-log.js'
 import type { PublishEventOptions, SendCommandOptions } from './context.js'
+import { type AsyncApiDocument, type DescribeOptions, describeService } from './describe.js'
 import { Dispatcher } from './dispatch.js'
 import { ServiceError } from './errors.js'
 import { gelf, type LevelName, type LogOptions } from './gelf.js'
-import type { Handlers, Outcome, ServiceMessages, UntypedMessages } from './handler-table.js'
+import type {
+  CommandsOf,
+  ConfigurationsOf,
+  EventsOf,
+  Handlers,
+  Outcome,
+  Publications,
+  ServiceMessages,
+  UntypedMessages,
+} from './handler-table.js'
+import { readPublications } from './handler-table.js'
 import { type HealthMembership, joinHealthServer } from './health.js'
 import { BUCKET_BOUNDS, Metrics, type ServiceStats } from './metrics.js'
 import { healthPortOf, type ResolvedOptions, resolveOptions, type ServiceOptions } from './options.js'
 import { Outputs, type Returned, type ReturnResultOptions, type Sent, untilConfirmed } from './outputs.js'
 import type { RawBody } from './raw.js'
 import { type RequestOptions, Requests } from './requests.js'
+import { Retry } from './retry.js'
 import { trapSignals, untrapSignals } from './signals.js'
 import { Timers, within } from './timers.js'
 import { loadTracing } from './tracing.js'
@@ -87,6 +105,37 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
 
   /** The handler table; its keys are the subscriptions. Called once, at start. */
   protected abstract handlers(): Handlers<M>
+
+  /**
+   * What the service publishes, by kind and routing key: a schema, or `true` (no schema). Optional;
+   * it completes `describe()`, and the options `validateOutputs` and `strictPublications` use it.
+   * Called once, at start (and by `describe()`).
+   * @example
+   * protected override publishes(): Publications<Messages> {
+   *   return { events: { 'welcome.Sent': WelcomeSent }, commands: { 'mailer.Send': true } }
+   * }
+   */
+  protected publishes(): Publications<M> | undefined {
+    return undefined
+  }
+
+  /**
+   * The AsyncAPI 3.0 document of this service, from its handler table, its schemas and its
+   * declared publications (`publishes()`); nothing is connected. `am-describe` prints it.
+   */
+  describe(options: DescribeOptions = {}): AsyncApiDocument {
+    return describeService(
+      {
+        name: this.name,
+        handlers: this.handlers() as Handlers<never>,
+        publishes: this.publishes() as Publications<never> | undefined,
+        contentType: this.#options.contentType,
+        exclusiveQueues: this.#options.exclusiveQueues,
+        queueType: this.#options.queueType,
+      },
+      options,
+    )
+  }
 
   /** Called when the business consumers are registered (Consume-Ok), at start and after each reconnection. */
   protected onReady(): void | Promise<void> {}
@@ -209,18 +258,18 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   // Publishing ------------------------------------------------------------------------------------
 
   /** Publishes an event (exchange `events`, routing key = name). */
-  publishEvent<K extends keyof M['events'] & string>(
+  publishEvent<K extends keyof EventsOf<M> & string>(
     name: K,
-    payload: M['events'][K] | RawBody,
+    payload: EventsOf<M>[K] | RawBody,
     options: PublishEventOptions & { conversationId: string },
   ): Promise<void> {
     return this.#loose(this.#outputs.event(name, payload, options.conversationId, options.mandatory ?? false))
   }
 
   /** Sends a command (exchange `commands`, routing key `<service>.<Command>`). */
-  sendCommand<K extends keyof M['commands'] & string>(
+  sendCommand<K extends keyof CommandsOf<M> & string>(
     command: K,
-    payload: M['commands'][K] | RawBody,
+    payload: CommandsOf<M>[K] | RawBody,
     options: SendCommandOptions & { conversationId: string },
   ): Promise<void> {
     return this.#loose(this.#outputs.command(command, payload, options.conversationId, options))
@@ -237,9 +286,9 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
   }
 
   /** Publishes a configuration message (exchange `configurations`, not mandatory). */
-  publishConfiguration<K extends keyof M['configurations'] & string>(
+  publishConfiguration<K extends keyof ConfigurationsOf<M> & string>(
     name: K,
-    payload: M['configurations'][K] | RawBody,
+    payload: ConfigurationsOf<M>[K] | RawBody,
   ): Promise<void> {
     return this.#loose(this.#outputs.configuration(name, payload))
   }
@@ -250,9 +299,9 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
    * `REQUEST_TIMEOUT`, `REQUEST_UNROUTABLE`. Results published while this instance was disconnected
    * are lost with its exclusive reply queue: the request then times out.
    */
-  async request<K extends keyof M['commands'] & string>(
+  async request<K extends keyof CommandsOf<M> & string>(
     command: K,
-    payload: M['commands'][K] | RawBody,
+    payload: CommandsOf<M>[K] | RawBody,
     options: RequestOptions,
   ): Promise<unknown> {
     const requests = this.#requests
@@ -315,8 +364,12 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     })
     this.#busLog = busLog
     this.#dispatch = dispatch
+    this.#outputs.guard(readPublications(this.name, this.publishes() as Publications<never> | undefined), {
+      validate: options.validateOutputs,
+      strict: options.strictPublications,
+    })
     const { tables } = dispatch
-    const topology = eventailTopology({
+    const base = eventailTopology({
       service: this.name,
       events: tables.events.keys,
       commands: [...tables.commands.keys, ...tables.results.keys],
@@ -324,6 +377,9 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
       exclusive: options.exclusiveQueues,
       queueType: options.queueType,
     })
+    const retry = Retry.create(this.name, options.retry, tables, options)
+    dispatch.retry = retry
+    const topology = retry ? mergeTopologies(base, retry.topology) : base
     this.#setState('starting')
     const healthPort = healthPortOf(options, process.env.AM_HEALTH_PORT)
     if (healthPort !== undefined) {
@@ -349,6 +405,7 @@ export abstract class Service<M extends ServiceMessages = UntypedMessages> exten
     })
     this.#bus = bus
     busLog.bus = bus
+    if (retry) retry.bus = bus
     this.#outputs.attach(this.name, bus, busLog)
     this.#requests = new Requests(this.name, bus, this.#outputs, options.logger)
     bus.on('disconnected', ({ generation }) => {

@@ -73,13 +73,13 @@ export interface BrokerMessage {
   /** The queues it was routed to. */
   queues: string[]
   /** Why a queue got it: `'published'`, or the dead-letter reason. */
-  origin: 'published' | 'rejected' | 'maxlen'
+  origin: 'published' | DeadLetterReason
   /** Real time of the publish (ms). */
   time: number
 }
 
-/** Why a message left a queue without an ack. */
-export type DeadLetterReason = 'rejected' | 'maxlen'
+/** Why a message left a queue without an ack (`expired`: its queue's `x-message-ttl` ran out). */
+export type DeadLetterReason = 'rejected' | 'maxlen' | 'expired'
 
 /** Events of a `MemoryBroker`, for harnesses and spies. */
 export interface MemoryBrokerEvents {
@@ -161,7 +161,6 @@ const CHECKED_QUEUE_ARGS = [
 /** Arguments the memory broker would have to honour to behave like RabbitMQ, and does not. */
 const UNSUPPORTED_QUEUE_ARGS = [
   'x-expires',
-  'x-message-ttl',
   'x-max-length-bytes',
   'x-max-priority',
   'x-single-active-consumer',
@@ -172,7 +171,8 @@ const UNSUPPORTED_QUEUE_ARGS = [
  * An in-memory RabbitMQ for tests: exchanges (topic, direct, fanout, headers, the default
  * exchange), queues shared round-robin by their consumers, exclusive server-named queues, per-consumer
  * prefetch, acks, requeues, dead-lettering with `x-death` (as RabbitMQ 3.10), publisher confirms,
- * `mandatory` returns, declare-time checks, and faults to inject. Services reach it through
+ * `mandatory` returns, per-queue message TTL (`x-message-ttl`, on the global timers: fake time moves
+ * it), declare-time checks, and faults to inject. Services reach it through
  * `broker.supervisorFactory()`. Create it with `createMemoryBroker`.
  */
 export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
@@ -198,6 +198,8 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
   #pending = 0
   #offline = false
   #closed = false
+  /** Cancels the pending message-TTL timers. */
+  readonly #expiries = new Set<() => void>()
 
   /** @internal use `createMemoryBroker` */
   constructor(options: MemoryBrokerOptions = {}) {
@@ -477,6 +479,7 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
     if (this.#closed) return
     await Promise.allSettled([...this.#supervisors].map((s) => s.close()))
     this.#closed = true
+    for (const cancel of [...this.#expiries]) cancel()
     for (const connection of [...this.#connections]) connection.drop(undefined)
   }
 
@@ -932,11 +935,50 @@ export class MemoryBroker extends EventEmitter<MemoryBrokerEvents> {
       }
     }
     queue.ready.push(message)
+    this.#expireLater(queue, message)
     this.#scheduleDispatch(queue)
     return true
   }
 
+  /**
+   * A queue with `x-message-ttl` dead-letters (reason `expired`) a message still there once its TTL
+   * ran out; a message delivered meanwhile expires when it comes back unacked. The timer is the
+   * global `setTimeout` of the moment (the fake one when fake time is installed), unlike the
+   * broker's own real timers: a retry delay of a minute takes `clock.advance(60_000)`, not a minute.
+   */
+  #expireLater(queue: Queue, message: QueuedMessage): void {
+    const ttl = queue.args['x-message-ttl']
+    if (typeof ttl !== 'number' || message.expiresLater) return
+    message.expiresLater = true
+    const clear = globalThis.clearTimeout
+    let cancel = (): void => undefined
+    const timer = globalThis.setTimeout(() => {
+      this.#expiries.delete(cancel)
+      this.#expire(queue, message)
+    }, ttl)
+    timer.unref?.()
+    cancel = () => {
+      this.#expiries.delete(cancel)
+      clear(timer)
+    }
+    this.#expiries.add(cancel)
+  }
+
+  #expire(queue: Queue, message: QueuedMessage): void {
+    message.expired = true
+    if (this.#closed || this.#queues.get(queue.name) !== queue) return
+    const index = queue.ready.indexOf(message)
+    if (index < 0) return // delivered: it expires if it comes back (#requeue)
+    queue.ready.splice(index, 1)
+    this.touch()
+    this.#deadLetter(queue, message, 'expired')
+  }
+
   #requeue(queue: Queue, message: QueuedMessage): void {
+    if (message.expired) {
+      this.#deadLetter(queue, message, 'expired')
+      return
+    }
     message.redelivered = true
     message.returns += 1
     queue.insert(message)

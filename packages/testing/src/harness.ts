@@ -23,6 +23,7 @@ import {
   eventProperties,
   headerText,
   type LevelName,
+  RETRY_HEADERS,
   readDeaths,
   TOOL_PREFETCH,
 } from '@am/protocol'
@@ -148,6 +149,11 @@ export type DeliveryOutcome =
   | 'unroutable'
   /** waits in a queue that nobody consumes (a service not configured yet, say) */
   | 'queued'
+  /**
+   * its handler failed and a copy waits in a wait queue for a delayed retry (`retry` option of
+   * the service): advance the fake clock (or wait) to see the next attempt
+   */
+  | 'retrying'
 
 /** What `publishEvent` and `publishConfiguration` resolve with. */
 export interface PublishResult extends ConversationOutputs {
@@ -210,12 +216,17 @@ export class Harness {
   readonly published: CapturedMessage[] = []
   /** Every log published, parsed. */
   readonly logs: CapturedLog[] = []
-  /** Every message dead-lettered, with its `x-death`. */
+  /**
+   * Every message dead-lettered, with its `x-death`; not the messages a wait queue sends back to
+   * their service when their delay is over (expired into the default exchange).
+   */
   readonly deadLetters: DeadLetter[] = []
   readonly #options: HarnessOptions
   readonly #ownBroker: boolean
   readonly #services: StartableService[] = []
   readonly #fates = new Map<number, string[]>()
+  /** The later copies of a message (by its body, shared by reference): delayed-retry copies and their returns. */
+  readonly #retries = new WeakMap<Buffer, number[]>()
   readonly #replyKey = `am-testing.reply-${randomUUID().slice(0, 8)}`
   readonly #results = new Map<string, (delivery: Delivery) => void>()
   readonly #name = `am-testing-harness-${randomUUID().slice(0, 8)}`
@@ -231,6 +242,11 @@ export class Harness {
     this.clock = new FakeClock(() => this.idle())
     const onPublished = (message: BrokerMessage): void => {
       if (message.origin === 'published') this.#capture(message)
+      if (isRetryCopy(message)) {
+        const list = this.#retries.get(message.body) ?? []
+        list.push(message.id)
+        this.#retries.set(message.body, list)
+      }
     }
     const fate =
       (kind: string) =>
@@ -247,6 +263,10 @@ export class Harness {
       reason: DeadLetterReason
       message: BrokerMessage
     }): void => {
+      if (info.reason === 'expired' && info.message.exchange === '') {
+        fate('delayed')(info)
+        return
+      }
       fate('dead-lettered')(info)
       this.deadLetters.push(toDeadLetter(info.queue, info.reason, info.message))
     }
@@ -347,7 +367,7 @@ export class Harness {
       this.#results.delete(correlationId)
       return `no result for ${command} within ${timeoutMs} ms${this.#describe(conversationId)}`
     })
-    await this.#settled(await id, timeoutMs)
+    await this.#settled(await id, timeoutMs, body)
     const headers = { ...delivery.headers }
     const status = text(headers.status)
     delete headers.status
@@ -529,7 +549,7 @@ export class Harness {
     const body = encode(payload, this.#contentType)
     const id = this.#track(body)
     await client.publish(exchange, routingKey, body, properties)
-    const outcome = await this.#settled(await id, timeoutMs)
+    const outcome = await this.#settled(await id, timeoutMs, body)
     await this.idle()
     return { outcome, ...this.conversation(conversationId) }
   }
@@ -546,16 +566,21 @@ export class Harness {
     })
   }
 
-  /** Waits until no copy of message `id` waits in a consumed queue; tells how it ended. */
-  async #settled(id: number, timeoutMs: number): Promise<DeliveryOutcome> {
+  /**
+   * Waits until no copy of message `id` (nor of its delayed-retry copies, which share its `body`)
+   * waits in a consumed queue; tells how it ended.
+   */
+  async #settled(id: number, timeoutMs: number, body?: Buffer): Promise<DeliveryOutcome> {
     const deadline = realNow() + timeoutMs
     for (;;) {
-      const copies = this.broker.copies(id)
+      const ids = [id, ...((body && this.#retries.get(body)) || [])]
+      const copies = ids.flatMap((one) => this.broker.copies(one))
       // Decided only while nothing is scheduled: a reconnecting consumer is not "nobody".
       if (!this.broker.busy && copies.every((c) => !c.consumed && !c.unacked)) {
-        const fates = this.#fates.get(id) ?? []
+        const fates = ids.flatMap((one) => this.#fates.get(one) ?? [])
         if (fates.includes('dead-lettered')) return 'dead-lettered'
         if (fates.includes('discarded')) return 'discarded'
+        if (copies.some((c) => this.#isWaitQueue(c.queue))) return 'retrying'
         if (copies.length > 0) return 'queued'
         if (fates.includes('acked')) return 'acked'
         return 'unroutable'
@@ -568,6 +593,12 @@ export class Harness {
       }
       await nextTurn()
     }
+  }
+
+  /** A queue whose messages go back through the default exchange when their TTL runs out. */
+  #isWaitQueue(name: string): boolean {
+    const queue = this.broker.queue(name)
+    return queue?.arguments['x-message-ttl'] !== undefined && queue.deadLetterExchange === ''
   }
 
   async #within<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
@@ -642,6 +673,12 @@ export class Harness {
       status: kind === 'result' || kind === 'command' ? status : '',
     })
   }
+}
+
+/** A copy of a failed message put in a wait queue by a service, or such a copy coming back. */
+function isRetryCopy(message: BrokerMessage): boolean {
+  if (message.origin === 'expired') return message.exchange === ''
+  return message.origin === 'published' && message.properties.headers?.[RETRY_HEADERS.attempt] !== undefined
 }
 
 function toDeadLetter(queue: string, reason: DeadLetterReason, message: BrokerMessage): DeadLetter {

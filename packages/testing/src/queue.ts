@@ -12,6 +12,10 @@ export interface QueuedMessage {
   redelivered: boolean
   /** Deliveries returned to the queue (quorum queues expose it as `x-delivery-count`). */
   returns: number
+  /** Its queue's message TTL timer is set (`x-message-ttl`). */
+  expiresLater?: boolean
+  /** Its queue's message TTL ran out while it was delivered: it expires when it comes back. */
+  expired?: boolean
 }
 
 /** A consumer of a queue. @internal */

@@ -473,6 +473,55 @@ export function describeConformance(title: string, make: BusFactory): void {
         expect([letter.routingKey, death?.['routing-keys']]).toEqual(['parked', ['m']])
       })
 
+      it('expires messages after the queue x-message-ttl back into a queue through the default exchange (a wait queue)', async () => {
+        const b = make()
+        const x = b.unique('cx')
+        const wait = b.unique('cwait')
+        const target = b.unique('ctarget')
+        b.deleteAfter(wait)
+        b.deleteAfter(target)
+        const bus = b.connect({
+          topology: defineTopology({
+            exchanges: [exchange(x, 'fanout')],
+            queues: [
+              {
+                key: 'wait',
+                name: wait,
+                durable: false,
+                arguments: { 'x-message-ttl': 150, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': target },
+              },
+              { key: 'target', name: target, durable: false },
+            ],
+            bindings: [{ queue: 'wait', exchange: x, routingKey: '' }],
+          }),
+        })
+        await bus.ready()
+        const back = await inbox(bus, 'target', { autoAck: true })
+        const sent = performance.now()
+        for (const body of ['1', '2']) await bus.publish(x, 'Original.Key', Buffer.from(body), { headers: { h: 'v' } })
+        const first = await back.nth(1)
+        const waited = performance.now() - sent
+        await back.nth(2)
+        const death = (first.headers['x-death'] as Array<Record<string, unknown>>)[0] as Record<string, unknown>
+        expect({
+          bodies: back.bodies(),
+          waited: waited >= 140,
+          delivered: [first.exchange, first.routingKey],
+          death: [death.count, death.reason, death.queue, death.exchange, death['routing-keys']],
+          first: [first.headers['x-first-death-reason'], first.headers['x-first-death-queue']],
+          header: first.headers.h,
+          left: await b.messageCount(wait),
+        }).toEqual({
+          bodies: ['1', '2'],
+          waited: true,
+          delivered: ['', target],
+          death: [1, 'expired', wait, x, ['Original.Key']],
+          first: ['expired', wait],
+          header: 'v',
+          left: 0,
+        })
+      })
+
       it('dead-letters the oldest message of a full queue (x-max-length) with reason maxlen', async () => {
         const b = make()
         const x = b.unique('cx')

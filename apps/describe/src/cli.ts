@@ -1,0 +1,4 @@
+import { runProgram } from '@am/cli-kit'
+import { createCli } from './program.js'
+
+await runProgram(createCli)
