@@ -102,15 +102,9 @@ export interface Refused {
   reason: string
 }
 
-/** No messages of that kind. */
-type None = Record<never, never>
-
-/** What ${name} consumes and publishes, by kind. */
+/** What ${name} consumes and publishes, by kind (kinds it does not use are left out). */
 export interface Messages {
-  events: None
   commands: { '${name}.Greet': Greet }
-  results: None
-  configurations: None
 }
 `
 }

@@ -22,8 +22,10 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 async function step(label: string, command: string, args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) {
-  const out = await run(command, args, { cwd, env: env(extra), timeoutMs: 240_000 })
+  const out = await run(command, args, { cwd, env: env(extra), timeoutMs: 300_000 })
   steps.push([label, out.ms])
+  // Said at once: when a step hangs, the log shows which.
+  console.info(`${label}: ${(out.ms / 1000).toFixed(1)} s (exit ${out.code}${out.signal ? `, ${out.signal}` : ''})`)
   if (out.code !== 0) throw new Error(`${label} failed (exit ${out.code}):\n${out.stdout}\n${out.stderr}`)
   return out
 }
@@ -76,7 +78,7 @@ describe('npm create am-service, from the tarballs of this commit', () => {
 
     let started = performance.now()
     service = background('npm', ['start'], { cwd: project, env: env({ AMQP_URL: amqpUrl }) })
-    await service.waitForOutput(new RegExp(`^${name} ready$`, 'm'), 60_000)
+    await service.waitForOutput(new RegExp(`^${name} ready$`, 'm'), 120_000)
     steps.push(['npm start (until ready)', performance.now() - started])
 
     writeFileSync(join(home, 'greet.json'), '{"name":"Ada"}')
@@ -95,5 +97,5 @@ describe('npm create am-service, from the tarballs of this commit', () => {
     expect(await service.exit(30_000)).toEqual({ code: 0, signal: null })
     steps.push(['SIGTERM to exit', performance.now() - started])
     expect(service.output()).not.toContain(password)
-  })
+  }, 600_000) // ~1 min on a quiet machine; minutes when every package's tests share two cores
 })
