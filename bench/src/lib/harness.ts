@@ -180,7 +180,7 @@ export function saveResults(
     ? (JSON.parse(readFileSync(historyPath, 'utf8')) as History)
     : { date, commit, scenarios: {} }
   history.scenarios[key] = { savedAt: new Date().toISOString(), dirty, broker: brokerKind(), headline, results }
-  writeFileSync(historyPath, `${JSON.stringify(history, null, 1)}\n`)
+  writeFileSync(historyPath, `${JSON.stringify(history, null, 2)}\n`)
   return historyPath
 }
 
