@@ -35,7 +35,7 @@ import {
 
 const options = parseOptions()
 const settings = options.quick
-  ? { rounds: 1, messages: 400, warmup: 100, prefetch: 100, instances: [1, 2, 4] }
+  ? { rounds: 1, messages: 3_000, warmup: 300, prefetch: 100, instances: [1, 2, 4] }
   : { rounds: options.rounds ?? 3, messages: 20_000, warmup: 2_000, prefetch: 100, instances: [1, 2, 4] }
 const IMPLEMENTATIONS = [OURS, RAW]
 const CHILD = 'BENCH_SCALE_CHILD'
