@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The second one moves these tests to a vhost of their own (see test/global-setup.ts).
-    globalSetup: ['@am/testkit/global-setup', './test/global-setup.ts'],
+    // The second one moves these tests to a vhost of their own (@am/testkit/own-vhost).
+    globalSetup: ['@am/testkit/global-setup', '@am/testkit/own-vhost'],
     // The examples have fixed service names: one file at a time, each test deleting its queues.
     fileParallelism: false,
     testTimeout: 30_000,

@@ -4,7 +4,7 @@ import type { ServiceOptions } from '@am/service'
 import { uniqueName, waitFor } from '@am/testkit'
 import { inject, onTestFinished } from 'vitest'
 
-/** The broker of these tests: a vhost of their own (see `global-setup.ts`). */
+/** The broker of these tests: a vhost of their own (see `@am/testkit/own-vhost`). */
 export const url: string = inject('amqpUrl')
 
 /** The durable queues the examples declare. */

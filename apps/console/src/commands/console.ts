@@ -1,3 +1,4 @@
+import { defineTopology } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
@@ -9,7 +10,7 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { redactUrl } from '@am/errors'
-import { DEAD_LETTERS } from '@am/protocol'
+import { DEAD_LETTERS, EXCHANGES } from '@am/protocol'
 import pkg from '../../package.json' with { type: 'json' }
 import { type LiveHub, startLiveHub } from '../live.js'
 import { type ConsoleServer, isLoopback, startConsoleServer } from '../server.js'
@@ -100,7 +101,13 @@ export interface RunningConsole extends AsyncDisposable {
 
 /** Connects, starts the live traffic and the server, prints where to open it. */
 export async function startConsole(ctx: CliContext, settings: ConsoleSettings): Promise<RunningConsole> {
-  const bus = await connectBus(ctx, settings.url, { tool: 'console', connectTimeoutMs: settings.connectTimeoutMs })
+  // It publishes its audit logs on `logs`: declared (as the services do) so that a bus where no
+  // service has run yet does not close the channel on the first audit.
+  const bus = await connectBus(ctx, settings.url, {
+    tool: 'console',
+    topology: defineTopology({ exchanges: [{ name: EXCHANGES.logs, type: 'topic' }] }),
+    connectTimeoutMs: settings.connectTimeoutMs,
+  })
   let live: LiveHub | undefined
   let server: ConsoleServer | undefined
   const close = async (): Promise<void> => {
