@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, lstatSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -18,6 +19,10 @@ export function npmEnv(registry: string, dir: string, extra: NodeJS.ProcessEnv =
   }
   return {
     ...env,
+    // The machine's global npmrc, named: npm looks for it under the prefix, so `npm i -g --prefix`
+    // would lose what it sets (here the CA file of the machine's TLS proxy: without it each
+    // packument fetched from npmjs failed three times, then came from the stale cache 70 s later).
+    npm_config_globalconfig: machineGlobalConfig(env),
     npm_config_registry: registry,
     npm_config_userconfig: userconfig,
     npm_config_audit: 'false',
@@ -30,6 +35,14 @@ export function npmEnv(registry: string, dir: string, extra: NodeJS.ProcessEnv =
     ...(process.env.AM_RELEASE_NPM_CACHE ? { npm_config_cache: process.env.AM_RELEASE_NPM_CACHE } : {}),
     ...extra,
   }
+}
+
+let globalConfig: string | undefined
+
+/** The path of the global npmrc of the npm on PATH, as it says (asked once). */
+function machineGlobalConfig(env: NodeJS.ProcessEnv): string {
+  globalConfig ??= execFileSync('npm', ['config', 'get', 'globalconfig'], { env, encoding: 'utf8' }).trim()
+  return globalConfig
 }
 
 /** What an install put on disk. */
