@@ -118,6 +118,11 @@ export interface SupervisorEvents {
   /** A `mandatory` publish came back unroutable; its `publish` promise rejects with `PUBLISH_RETURNED`. */
   returned: [message: ReturnedMessage]
   /**
+   * After a nack, publishes moved to a new confirm channel of the same connection (the old one
+   * closes once its publishes are confirmed): see "Nacks and quorum queue failover" in the README.
+   */
+  channelReplaced: [info: { generation: number }]
+  /**
    * A fatal error: the broker refuses the topology, or, before the first connection, every broker
    * that answered refused the login or the virtual host (`ConnectionError.failure`). The supervisor
    * stopped; `ready()` rejects with it.
@@ -235,6 +240,17 @@ interface Generation {
   nextId: number
   writable: boolean
   lost: boolean
+  /**
+   * Confirm channels replaced after a nack (see `rotate`), each with the last publish id sent on
+   * it: closed once every publish up to that id is confirmed.
+   */
+  retiring: Array<{ channel: TransportChannel; lastId: number }>
+  /** Channels this supervisor closed on purpose: their `close` does not reopen the connection. */
+  retired: WeakSet<TransportChannel>
+  /** A replacement confirm channel is being opened. */
+  rotating: boolean
+  /** When the confirm channel was last replaced (timers' clock), or opened. */
+  rotatedAt: number
   openedAt: number
   closed: Promise<Error | undefined>
   resolveClosed: (error: Error | undefined) => void
@@ -242,6 +258,8 @@ interface Generation {
 }
 
 const DEFAULT_PREFETCH = 3
+/** The shortest time between two replacements of the confirm channel after nacks (see `rotate`). */
+const ROTATE_INTERVAL_MS = 200
 
 /**
  * What a service needs of a supervisor (`@am/testing`'s memory broker makes real `Supervisor`s over
@@ -706,6 +724,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         nextId: 0,
         writable: true,
         lost: false,
+        retiring: [],
+        retired: new WeakSet(),
+        rotating: false,
+        rotatedAt: Number.NEGATIVE_INFINITY,
         openedAt: this.timers.now(),
         closed,
         resolveClosed,
@@ -731,25 +753,85 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   }
 
   private wireChannels(gen: Generation): void {
-    const recycle = (which: string) => (error?: Error) => {
-      if (gen.lost || this.stopping) return
-      this.logger.warn(`${which} channel closed${error ? `: ${error.message}` : ''}; reopening the connection`)
-      gen.connection.close().catch(() => undefined)
-    }
     for (const [which, channel] of [
-      ['main', gen.main],
       ['log', gen.log],
       ['consume', gen.consume],
     ] as const) {
-      channel.on('error', (error: Error) => this.logger.debug(`${which} channel error: ${error.message}`))
-      channel.on('close', recycle(which))
+      this.wireClose(gen, which, channel)
     }
-    gen.main.on('drain', () => {
+    this.wireMain(gen, gen.main)
+    gen.log.on('drain', () => this.pump())
+  }
+
+  /** A channel closed by the broker (or lost) reopens the connection, unless this supervisor retired it. */
+  private wireClose(gen: Generation, which: string, channel: TransportChannel): void {
+    channel.on('error', (error: Error) => this.logger.debug(`${which} channel error: ${error.message}`))
+    channel.on('close', (error?: Error) => {
+      if (gen.lost || this.stopping || gen.retired.has(channel)) return
+      this.logger.warn(`${which} channel closed${error ? `: ${error.message}` : ''}; reopening the connection`)
+      gen.connection.close().catch(() => undefined)
+    })
+  }
+
+  /** The confirm channel of the publishes: the first of a connection, or one that replaced it. */
+  private wireMain(gen: Generation, channel: TransportChannel): void {
+    this.wireClose(gen, 'main', channel)
+    channel.on('drain', () => {
+      if (channel !== gen.main) return
       gen.writable = true
       this.pump()
     })
-    gen.log.on('drain', () => this.pump())
-    gen.main.on('return', (message: TransportReturn) => this.onReturn(gen, message))
+    channel.on('return', (message: TransportReturn) => this.onReturn(gen, message))
+  }
+
+  /**
+   * Publishes from now on go to a new confirm channel; the old one is closed once its publishes
+   * are confirmed. Done when the broker nacks a publish of the current channel (at most every
+   * ROTATE_INTERVAL_MS): RabbitMQ (seen with 3.10) nacks every publish of a channel to a quorum
+   * queue for as long as the channel lives when that channel first published to the queue while
+   * its leader was being elected, e.g. right after reconnecting to another node of the cluster
+   * when the leader's node died; channels opened later are served. A queue that nacks for its own
+   * reasons (full, with reject-publish) costs one channel open per interval.
+   */
+  private rotate(gen: Generation): void {
+    const now = this.timers.now()
+    if (gen.rotating || gen.lost || this.stopping || now - gen.rotatedAt < ROTATE_INTERVAL_MS) return
+    gen.rotating = true
+    gen.rotatedAt = now
+    gen.connection.openChannel({ confirm: true }).then(
+      (fresh) => {
+        gen.rotating = false
+        if (gen.lost || this.stopping) {
+          gen.retired.add(fresh)
+          fresh.close().catch(() => undefined)
+          return
+        }
+        this.wireMain(gen, fresh)
+        const old = gen.main
+        gen.retiring.push({ channel: old, lastId: gen.nextId })
+        gen.main = fresh
+        gen.writable = true
+        this.logger.warn('the broker nacked a publish; publishing on a new channel from now on')
+        this.emit('channelReplaced', { generation: gen.id })
+        this.closeRetiring(gen)
+        this.pump()
+      },
+      (error: unknown) => {
+        gen.rotating = false
+        this.logger.debug(`could not open a new confirm channel: ${(error as Error).message}`)
+      },
+    )
+  }
+
+  /** Closes the replaced confirm channels whose publishes are all confirmed. */
+  private closeRetiring(gen: Generation): void {
+    const first = gen.inflight.keys().next()
+    const oldestPending = first.done ? Number.POSITIVE_INFINITY : first.value
+    while (gen.retiring.length > 0 && (gen.retiring[0] as { lastId: number }).lastId < oldestPending) {
+      const { channel } = gen.retiring.shift() as { channel: TransportChannel }
+      gen.retired.add(channel)
+      channel.close().catch(() => undefined)
+    }
   }
 
   private wireConnection(gen: Generation): void {
@@ -899,8 +981,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         item.returnKey = key
       }
       const confirmed = id
-      const ok = gen.main.publish(exchange, routingKey, body, options, (outcome) =>
-        this.settle(gen, confirmed, outcome),
+      const channel = gen.main
+      const ok = channel.publish(exchange, routingKey, body, options, (outcome) =>
+        this.settle(gen, confirmed, outcome, channel),
       )
       if (!ok) gen.writable = false
       return true
@@ -938,10 +1021,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     }
   }
 
-  private settle(gen: Generation, id: number, outcome: ConfirmOutcome): void {
+  private settle(gen: Generation, id: number, outcome: ConfirmOutcome, channel: TransportChannel): void {
     const item = gen.inflight.get(id)
     if (!item) return
     this.forget(gen, id, item)
+    if (gen.retiring.length > 0) this.closeRetiring(gen)
     if (outcome === 'ack') {
       if (item.returned) {
         const { replyCode, replyText } = item.returned
@@ -954,6 +1038,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         )
       } else item.resolve()
     } else if (outcome === 'nack') {
+      if (channel === gen.main) this.rotate(gen)
       item.reject(
         new PublishError(
           'PUBLISH_NACKED',
@@ -1058,7 +1143,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         // on a channel, and the broker would then requeue messages we acked. A channel's close-ok
         // comes after everything sent before it on that channel.
         const closeAll = async (): Promise<void> => {
-          await Promise.allSettled([gen.consume.close(), gen.main.close(), gen.log.close()])
+          await Promise.allSettled([
+            gen.consume.close(),
+            gen.main.close(),
+            gen.log.close(),
+            ...gen.retiring.map(({ channel }) => channel.close()),
+          ])
           await gen.connection.close()
         }
         // close-ok never comes on a dead socket: bound the wait, then drop the socket (an open

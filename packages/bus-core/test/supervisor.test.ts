@@ -225,6 +225,42 @@ describe('Supervisor on a real broker', () => {
     await expect(supervisor.publish(exchange, 'k', Buffer.from('2'))).rejects.toMatchObject({ code: 'PUBLISH_NACKED' })
   })
 
+  it('publishes on a new confirm channel after a nack, and closes the old one once its publishes are confirmed', async () => {
+    // Why: a RabbitMQ 3.10 channel that first published to a quorum queue during a leader election
+    // is nacked for as long as it lives (see bench's cluster scenario); here a full queue nacks.
+    const exchange = uniqueName('x')
+    const full = uniqueName('full')
+    const topology = defineTopology({
+      exchanges: [{ name: exchange, type: 'topic', durable: false, autoDelete: true }],
+      queues: [
+        {
+          key: 'full',
+          name: full,
+          durable: false,
+          autoDelete: true,
+          arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+        },
+      ],
+      bindings: [{ queue: 'full', exchange, routingKey: '#' }],
+    })
+    const { supervisor, connectionName } = supervise({ topology })
+    const replaced: number[] = []
+    supervisor.on('channelReplaced', ({ generation }) => replaced.push(generation))
+    await supervisor.ready()
+    const channels = async () => (await listConnections()).find((c) => c.name === connectionName)?.channels
+    expect(await channels()).toBe(3)
+    await supervisor.publish(exchange, 'k', Buffer.from('1'))
+    expect(replaced).toEqual([])
+    await expect(supervisor.publish(exchange, 'k', Buffer.from('2'))).rejects.toMatchObject({ code: 'PUBLISH_NACKED' })
+    await waitFor(() => replaced.length === 1, 5_000, 'the channel replaced')
+    expect(replaced).toEqual([1])
+    // The old channel closed once its last publish was confirmed: main, log and consume again.
+    await waitFor(async () => (await channels()) === 3, 10_000, 'the old channel closed')
+    await supervisor.withChannel((channel) => channel.purgeQueue(full))
+    await supervisor.publish(exchange, 'k', Buffer.from('3'))
+    expect([(await supervisor.checkQueue(full)).messageCount, supervisor.stats().unconfirmed]).toEqual([1, 0])
+  })
+
   it('keeps many publishes in flight at once', async () => {
     const { topology, exchange, queue } = privateTopology()
     const { supervisor } = supervise({ topology, confirmWindow: 100 })

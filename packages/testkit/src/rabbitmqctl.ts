@@ -11,14 +11,17 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
 
 /**
  * The open connections of a node, with the name their client gave (`connection_name` client
- * property) and vhost. `rabbitmqctl list_connections` ignores `-p`: every vhost is listed.
+ * property), vhost and open channels. `rabbitmqctl list_connections` ignores `-p`: every vhost is listed.
  */
-export async function listConnections(node?: string): Promise<Array<{ pid: string; name: string; vhost: string }>> {
+export async function listConnections(
+  node?: string,
+): Promise<Array<{ pid: string; name: string; vhost: string; channels: number }>> {
   const out = await rabbitmqctl(
     ...(node ? ['-n', node] : []),
     'list_connections',
     'pid',
     'vhost',
+    'channels',
     'client_properties',
     '--no-table-headers',
   )
@@ -26,9 +29,9 @@ export async function listConnections(node?: string): Promise<Array<{ pid: strin
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => {
-      const [pid = '', vhost = '', properties = ''] = line.split('\t')
+      const [pid = '', vhost = '', channels = '', properties = ''] = line.split('\t')
       const name = /\{"connection_name","((?:[^"\\]|\\.)*)"\}/.exec(properties)?.[1] ?? ''
-      return { pid, name, vhost }
+      return { pid, name, vhost, channels: Number(channels) }
     })
 }
 
