@@ -7,8 +7,11 @@ import { fork } from 'node:child_process'
  */
 export function runInChild<T>(script: string, variable: string, task: unknown, execArgv: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
+    // BENCH_NODE_ARGS: Node flags for every child run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a V8
+    // CPU profile per run, for Chrome's DevTools) or "--trace-gc" (not allowed in NODE_OPTIONS).
+    const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
     const child = fork(script, [], {
-      execArgv,
+      execArgv: [...execArgv, ...extra],
       env: { ...process.env, [variable]: JSON.stringify(task) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
