@@ -2,10 +2,11 @@
 // ram`), and the 3-node loopback cluster of the `cluster` scenario. Both run Debian's
 // rabbitmq-server; neither touches the machine's node on 5672.
 import { execFile } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { lockCluster } from '@am/testkit/lock'
 
 const exec = promisify(execFile)
 
@@ -128,7 +129,9 @@ export interface BenchCluster {
  * waits for the tests that hold it.
  */
 export async function startBenchCluster(size: number, basePort: number, dataRoot: string): Promise<BenchCluster> {
-  const release = await lockCluster()
+  const release = await lockCluster({
+    onWait: (pid, lock) => console.error(`  waiting for the throwaway cluster lock (${lock}), held by pid ${pid}`),
+  })
   try {
     const dir = join(dataRoot, `am-bench-cluster-${basePort}`)
     mkdirSync(dir, { recursive: true })
@@ -169,43 +172,5 @@ export async function startBenchCluster(size: number, basePort: number, dataRoot
   } catch (error) {
     release()
     throw error
-  }
-}
-
-async function lockCluster(timeoutMs = 900_000): Promise<() => void> {
-  const lock = join(process.env.TMPDIR ?? '/tmp', 'am-cluster.lock')
-  const owner = join(lock, 'pid')
-  const deadline = Date.now() + timeoutMs
-  let told = false
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      writeFileSync(owner, String(process.pid))
-      return () => rmSync(lock, { recursive: true, force: true })
-    } catch {
-      let pid = Number.NaN
-      try {
-        pid = Number(readFileSync(owner, 'utf8'))
-      } catch {
-        const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
-        if (age > 60_000) rmSync(lock, { recursive: true, force: true })
-      }
-      if (Number.isInteger(pid) && !isAlive(pid)) rmSync(lock, { recursive: true, force: true })
-      if (Date.now() > deadline) throw new Error('timed out waiting for the throwaway cluster lock')
-      if (!told) {
-        console.error(`  waiting for the throwaway cluster lock (${lock}), held by pid ${pid}`)
-        told = true
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000))
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

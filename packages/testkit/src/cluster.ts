@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { lockCluster } from './lock.js'
 import { repoRoot } from './paths.js'
 import { rabbitmqctl } from './rabbitmqctl.js'
 
@@ -93,45 +94,5 @@ export async function startCluster(
         release()
       }
     },
-  }
-}
-
-/**
- * The cluster script names its nodes `hare<i>@localhost` whatever the ports, so only one throwaway
- * cluster can run on a machine: suites that need one (in parallel turbo tasks) take turns.
- */
-async function lockCluster(timeoutMs = 900_000): Promise<() => void> {
-  const { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } = await import('node:fs')
-  const lock = join(process.env.TMPDIR ?? '/tmp', 'am-cluster.lock')
-  const owner = join(lock, 'pid')
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      writeFileSync(owner, String(process.pid))
-      return () => rmSync(lock, { recursive: true, force: true })
-    } catch {
-      // A lock whose owner is gone (a run that was killed) is stale.
-      let pid = Number.NaN
-      try {
-        pid = Number(readFileSync(owner, 'utf8'))
-      } catch {
-        // no owner yet (being created) or ever (an old lock): stale once older than a minute
-        const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
-        if (age > 60_000) rmSync(lock, { recursive: true, force: true })
-      }
-      if (Number.isInteger(pid) && !isAlive(pid)) rmSync(lock, { recursive: true, force: true })
-      if (Date.now() > deadline) throw new Error('timed out waiting for the throwaway cluster lock')
-      await new Promise((r) => setTimeout(r, 1000))
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -10,6 +10,7 @@ declare module 'vitest' {
 export type { ClusterOptions, ThrowawayCluster } from './cluster.js'
 export { clusterScript, startCluster } from './cluster.js'
 export { useTempDir, writeTempFile } from './files.js'
+export { lockCluster } from './lock.js'
 export { uniqueName } from './names.js'
 export { repoRoot } from './paths.js'
 export { type Proxy, startProxy } from './proxy.js'
