@@ -31,6 +31,9 @@ export interface Tracing {
 const SYSTEM = 'rabbitmq'
 const TRACER_NAME = '@am/service'
 
+/** Where every copy of `@opentelemetry/api` 1.x keeps what is registered with it. */
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1')
+
 let loading: Promise<{ api: Api; tracing: Tracing } | undefined> | undefined
 
 /**
@@ -42,6 +45,10 @@ let loading: Promise<{ api: Api; tracing: Tracing } | undefined> | undefined
  * @internal
  */
 export async function loadTracing(): Promise<Tracing | undefined> {
+  // Any registration with an API 1.x (a tracer provider, a propagator, the context manager, diag)
+  // first creates this global: without it nothing is registered, and the API need not be loaded
+  // (its import cost a fresh process several ms of its first `start()`).
+  if (loading === undefined && !(API_GLOBAL in globalThis)) return undefined
   loading ??= import('@opentelemetry/api').then(
     (api) => ({ api, tracing: createTracing(api) }),
     () => undefined,
