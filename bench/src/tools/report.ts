@@ -253,7 +253,12 @@ function main(): void {
   }
 
   // The README section: the charts and the last figure of every headline.
-  const latest = perRun.at(-1) ?? new Map<string, number>()
+  // Each figure from the last file that has it: a run of one scenario does not hide the others.
+  const latest = new Map<string, { value: number; at: string }>()
+  perRun.forEach((figures, index) => {
+    const h = history[index] as History
+    for (const [name, value] of figures) latest.set(name, { value, at: `${h.date} ${h.commit.slice(0, 7)}` })
+  })
   const lastHistory = history.at(-1) as History
   const lines = [
     START,
@@ -262,13 +267,13 @@ function main(): void {
     '',
     ...files.map(({ file, alt }) => `![${alt}](charts/${file})`),
     '',
-    `Ratios ours/raw of the last file (${lastHistory.date} ${lastHistory.commit}; every figure, every setting):`,
+    'Ratios ours/raw, every figure of every setting, each from the last run that measured it:',
     '',
-    '| figure | ours / raw |',
-    '|---|---:|',
+    '| figure | ours / raw | run |',
+    '|---|---:|---|',
     ...[...latest.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, value]) => `| ${name} | ${value.toFixed(2)}× |`),
+      .map(([name, { value, at }]) => `| ${name} | ${value.toFixed(2)}× | ${at} |`),
     '',
     END,
   ]
