@@ -1,6 +1,6 @@
 // Runs the benchmark scenarios built into bench/dist, one after the other (all of them in name
 // order, or the ones named), or draws the charts of the history:
-//   node scripts/bench.mjs [--quick] [--rounds N] [--broker default|ram] [scenario...]
+//   node scripts/bench.mjs [--quick] [--rounds N] [--prefetch N[,N…]] [--broker default|ram] [scenario...]
 //   node scripts/bench.mjs report
 // `pnpm bench` builds first. --quick runs tiny payloads for a few milliseconds: a smoke test, not
 // a measurement. --broker ram starts a throwaway RabbitMQ node whose storage is in RAM (tmpfs, port
@@ -13,7 +13,8 @@ import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
 const dist = join(root, 'bench', 'dist')
-const usage = 'usage: node scripts/bench.mjs [--quick] [--rounds N] [--broker default|ram] [scenario...] | report'
+const usage =
+  'usage: node scripts/bench.mjs [--quick] [--rounds N] [--prefetch N[,N…]] [--broker default|ram] [scenario...] | report'
 const args = process.argv.slice(2)
 let stopBroker = () => {}
 let broker = 'default'
@@ -23,12 +24,15 @@ for (let i = 0; i < args.length; i++) {
   const arg = args[i]
   if (arg === '--broker') broker = args[++i] ?? ''
   else if (arg.startsWith('--broker=')) broker = arg.slice('--broker='.length)
-  else if (arg === '--rounds') flags.push(arg, args[++i] ?? '')
+  else if (arg === '--rounds' || arg === '--prefetch') flags.push(arg, args[++i] ?? '')
   else if (arg.startsWith('-')) flags.push(arg)
   else names.push(arg)
 }
 
-const unknownFlags = flags.filter((flag, i) => flag !== '--quick' && flag !== '--rounds' && flags[i - 1] !== '--rounds')
+const VALUED = ['--rounds', '--prefetch']
+const unknownFlags = flags.filter(
+  (flag, i) => flag !== '--quick' && !VALUED.includes(flag) && !VALUED.includes(flags[i - 1]),
+)
 if (unknownFlags.length > 0) fail(`unknown option ${unknownFlags.join(' ')}; ${usage}`)
 if (broker !== 'default' && broker !== 'ram') fail(`unknown broker '${broker}'; ${usage}`)
 if (!existsSync(dist)) fail(`${dist} does not exist: build first (pnpm bench builds, or pnpm --filter @am/bench build)`)
@@ -53,8 +57,10 @@ const git = (...gitArgs) => spawnSync('git', gitArgs, { cwd: root, encoding: 'ut
 const env = {
   ...process.env,
   BENCH_BROKER: broker,
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: this script is not a turbo task (pnpm bench runs it after the build)
   BENCH_COMMIT: process.env.BENCH_COMMIT ?? (git('rev-parse', '--short=8', 'HEAD').stdout?.trim() || 'unknown'),
   BENCH_DIRTY:
+    // biome-ignore lint/suspicious/noUndeclaredEnvVars: as above
     process.env.BENCH_DIRTY ??
     String(git('status', '--porcelain', '--', 'packages', 'bench/src').stdout?.trim() !== ''),
 }

@@ -34,8 +34,8 @@ import {
 
 const options = parseOptions()
 const settings = options.quick
-  ? { rounds: 1, messages: 300, warmup: 100, prefetches: [10, 100, 500] }
-  : { rounds: options.rounds ?? 5, messages: 50_000, warmup: 5_000, prefetches: [10, 100, 500] }
+  ? { rounds: 1, messages: 300, warmup: 100, prefetches: options.prefetches ?? [10, 100, 500] }
+  : { rounds: options.rounds ?? 5, messages: 50_000, warmup: 5_000, prefetches: options.prefetches ?? [10, 100, 500] }
 const body = relayBody
 
 /** What one relay of `messages` events gives. */

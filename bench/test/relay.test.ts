@@ -27,4 +27,13 @@ describe('relay scenario', () => {
     expect(stdout).toMatch(/metrics on\/off, prefetch 100: msgs\/s \d/)
     expect(stdout).toContain('--quick: results not saved')
   })
+
+  it('runs only the prefetches given with --prefetch', async () => {
+    const { stdout } = await run(process.execPath, [scenario, '--quick', '--prefetch', '100'], { timeout: 100_000 })
+    const prefetches = stdout
+      .split('\n')
+      .map((line) => line.trim().split(/ {2,}/)[0] ?? '')
+      .filter((first) => /^\d+$/.test(first))
+    expect(prefetches).toEqual(['100', '100', '100'])
+  })
 })

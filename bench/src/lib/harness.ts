@@ -13,16 +13,21 @@ export interface Options {
    * on a busy machine (relay, scale, startup, cluster); saved with the settings.
    */
   rounds?: number
+  /** `--prefetch 10,500`: only these prefetches (relay), e.g. more rounds of the one in doubt. */
+  prefetches?: number[]
 }
 
-/** Reads `--quick` and `--rounds N`; anything else is a usage error. */
+/** Reads `--quick`, `--rounds N` and `--prefetch N[,N…]`; anything else is a usage error. */
 export function parseOptions(argv: string[] = process.argv.slice(2)): Options {
   const options: Options = { quick: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--quick') options.quick = true
     else if (arg === '--rounds' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) options.rounds = Number(argv[++i])
-    else throw new Error(`unknown argument ${arg}: usage: node <scenario>.js [--quick] [--rounds N]`)
+    else if (arg === '--prefetch' && /^[1-9]\d*(,[1-9]\d*)*$/.test(argv[i + 1] ?? ''))
+      options.prefetches = (argv[++i] as string).split(',').map(Number)
+    else
+      throw new Error(`unknown argument ${arg}: usage: node <scenario>.js [--quick] [--rounds N] [--prefetch N[,N…]]`)
   }
   return options
 }
