@@ -21,13 +21,14 @@ import { type BenchCluster, brokerKind, startBenchCluster } from './lib/brokers.
 import { childTask } from './lib/child.js'
 import {
   environment,
+  formatRatio,
   formatSummary,
   formatTable,
   parseOptions,
-  ratioPerRound,
   type Summary,
   saveResults,
   summarize,
+  summarizeThroughput,
 } from './lib/harness.js'
 import { makePayload } from './lib/payload.js'
 import { OURS, planRelay, RAW, type RelayPlan, relayWithAmqplib, relayWithService } from './lib/relays.js'
@@ -362,26 +363,10 @@ async function parent(): Promise<void> {
 
     // Tables.
     const raw = runs[RAW] ?? []
-    const rows = IMPLEMENTATIONS.map((implementation) => {
-      const list = runs[implementation] ?? []
-      return {
-        implementation,
-        msgsPerSecond: summarize(list.map((r) => r.msgsPerSecond)),
-        cpuUsPerMessage: summarize(list.map((r) => r.cpuUsPerMessage)),
-        ...(implementation === RAW
-          ? {}
-          : {
-              throughputRatio: ratioPerRound(
-                list.map((r) => r.msgsPerSecond),
-                raw.map((r) => r.msgsPerSecond),
-              ),
-              cpuRatio: ratioPerRound(
-                list.map((r) => r.cpuUsPerMessage),
-                raw.map((r) => r.cpuUsPerMessage),
-              ),
-            }),
-      }
-    })
+    const rows = IMPLEMENTATIONS.map((implementation) => ({
+      implementation,
+      ...summarizeThroughput(runs[implementation] ?? [], implementation === RAW ? undefined : raw),
+    }))
     console.log('steady, quorum queues on 3 nodes:')
     console.log(
       formatTable(
@@ -389,9 +374,9 @@ async function parent(): Promise<void> {
         rows.map((row) => [
           row.implementation,
           formatSummary(row.msgsPerSecond),
-          'throughputRatio' in row && row.throughputRatio ? `${row.throughputRatio.median.toFixed(2)}×` : '',
+          formatRatio(row.throughputRatio),
           formatSummary(row.cpuUsPerMessage, 1),
-          'cpuRatio' in row && row.cpuRatio ? `${row.cpuRatio.median.toFixed(2)}×` : '',
+          formatRatio(row.cpuRatio),
         ]),
         [1, 2, 3, 4],
       ),
@@ -438,9 +423,8 @@ async function parent(): Promise<void> {
     )
     const headline: Record<string, number> = {}
     const ours = rows.find((row) => row.implementation === OURS)
-    if (ours && 'throughputRatio' in ours && ours.throughputRatio)
-      headline['cluster msgs/s'] = ours.throughputRatio.median
-    if (ours && 'cpuRatio' in ours && ours.cpuRatio) headline['cluster CPU/msg'] = ours.cpuRatio.median
+    if (ours?.throughputRatio) headline['cluster msgs/s'] = ours.throughputRatio.median
+    if (ours?.cpuRatio) headline['cluster CPU/msg'] = ours.cpuRatio.median
     if (options.quick) console.log('--quick: results not saved')
     else {
       const file = saveResults(

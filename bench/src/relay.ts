@@ -11,6 +11,7 @@ import { childTask, runInChild } from './lib/child.js'
 import {
   brokerLine,
   environment,
+  formatRatio,
   formatSummary,
   formatTable,
   parseOptions,
@@ -18,6 +19,8 @@ import {
   type Summary,
   saveResults,
   summarize,
+  summarizeThroughput,
+  type ThroughputSummary,
 } from './lib/harness.js'
 import {
   cleanUpRelay,
@@ -137,14 +140,10 @@ async function parent(): Promise<void> {
     }
   }
 
-  interface Row {
+  interface Row extends ThroughputSummary {
     prefetch: number
     implementation: string
-    msgsPerSecond: Summary
-    cpuUsPerMessage: Summary
     ackFramesPerMessage: Summary
-    throughputRatio?: Summary
-    cpuRatio?: Summary
   }
   const rows: Row[] = []
   for (const prefetch of settings.prefetches) {
@@ -154,21 +153,8 @@ async function parent(): Promise<void> {
       rows.push({
         prefetch,
         implementation,
-        msgsPerSecond: summarize(list.map((r) => r.msgsPerSecond)),
-        cpuUsPerMessage: summarize(list.map((r) => r.cpuUsPerMessage)),
+        ...summarizeThroughput(list, implementation === RAW ? undefined : raw),
         ackFramesPerMessage: summarize(list.map((r) => r.ackFramesPerMessage)),
-        ...(implementation !== RAW
-          ? {
-              throughputRatio: ratioPerRound(
-                list.map((r) => r.msgsPerSecond),
-                raw.map((r) => r.msgsPerSecond),
-              ),
-              cpuRatio: ratioPerRound(
-                list.map((r) => r.cpuUsPerMessage),
-                raw.map((r) => r.cpuUsPerMessage),
-              ),
-            }
-          : {}),
       })
     }
   }
@@ -188,9 +174,9 @@ async function parent(): Promise<void> {
         String(row.prefetch),
         row.implementation,
         formatSummary(row.msgsPerSecond),
-        row.throughputRatio ? `${row.throughputRatio.median.toFixed(2)}×` : '',
+        formatRatio(row.throughputRatio),
         formatSummary(row.cpuUsPerMessage, 1),
-        row.cpuRatio ? `${row.cpuRatio.median.toFixed(2)}×` : '',
+        formatRatio(row.cpuRatio),
         row.ackFramesPerMessage.median.toFixed(3),
       ]),
       [0, 2, 3, 4, 5, 6],

@@ -12,13 +12,15 @@ import { childTask } from './lib/child.js'
 import {
   brokerLine,
   environment,
+  formatRatio,
   formatSummary,
   formatTable,
   parseOptions,
-  ratioPerRound,
   type Summary,
   saveResults,
   summarize,
+  summarizeThroughput,
+  type ThroughputSummary,
 } from './lib/harness.js'
 import {
   cleanUpRelay,
@@ -209,14 +211,10 @@ async function parent(): Promise<void> {
     }
   }
 
-  interface Row {
+  interface Row extends ThroughputSummary {
     instances: number
     implementation: string
-    msgsPerSecond: Summary
     perInstance: Summary
-    cpuUsPerMessage: Summary
-    throughputRatio?: Summary
-    cpuRatio?: Summary
   }
   const rows: Row[] = []
   for (const instances of settings.instances) {
@@ -226,21 +224,8 @@ async function parent(): Promise<void> {
       rows.push({
         instances,
         implementation,
-        msgsPerSecond: summarize(list.map((r) => r.msgsPerSecond)),
+        ...summarizeThroughput(list, implementation === RAW ? undefined : raw),
         perInstance: summarize(list.flatMap((r) => r.perInstanceMsgsPerSecond)),
-        cpuUsPerMessage: summarize(list.map((r) => r.cpuUsPerMessage)),
-        ...(implementation !== RAW
-          ? {
-              throughputRatio: ratioPerRound(
-                list.map((r) => r.msgsPerSecond),
-                raw.map((r) => r.msgsPerSecond),
-              ),
-              cpuRatio: ratioPerRound(
-                list.map((r) => r.cpuUsPerMessage),
-                raw.map((r) => r.cpuUsPerMessage),
-              ),
-            }
-          : {}),
       })
     }
   }
@@ -259,10 +244,10 @@ async function parent(): Promise<void> {
         String(row.instances),
         row.implementation,
         formatSummary(row.msgsPerSecond),
-        row.throughputRatio ? `${row.throughputRatio.median.toFixed(2)}×` : '',
+        formatRatio(row.throughputRatio),
         formatSummary(row.perInstance),
         formatSummary(row.cpuUsPerMessage, 1),
-        row.cpuRatio ? `${row.cpuRatio.median.toFixed(2)}×` : '',
+        formatRatio(row.cpuRatio),
       ]),
       [0, 2, 3, 4, 5, 6],
     ),

@@ -18,10 +18,10 @@ import {
   formatTable,
   measureCases,
   parseOptions,
-  ratioPerRound,
-  type Summary,
   saveResults,
   summarize,
+  summarizeThroughput,
+  type ThroughputSummary,
 } from './lib/harness.js'
 import { cleanUpRelay, planRelay, prepareRelay, type RelayPlan, relayBody } from './lib/relays.js'
 
@@ -180,37 +180,16 @@ async function parent(): Promise<void> {
     }
   }
 
-  interface Row {
+  interface Row extends ThroughputSummary {
     prefetch: number
     implementation: string
-    msgsPerSecond: Summary
-    cpuUsPerMessage: Summary
-    throughputRatio?: Summary
-    cpuRatio?: Summary
   }
   const rows: Row[] = []
   for (const prefetch of settings.prefetches) {
     const none = runs[String(prefetch)]?.[NONE] ?? []
     for (const implementation of IMPLEMENTATIONS) {
       const list = runs[String(prefetch)]?.[implementation] ?? []
-      rows.push({
-        prefetch,
-        implementation,
-        msgsPerSecond: summarize(list.map((r) => r.msgsPerSecond)),
-        cpuUsPerMessage: summarize(list.map((r) => r.cpuUsPerMessage)),
-        ...(implementation !== NONE
-          ? {
-              throughputRatio: ratioPerRound(
-                list.map((r) => r.msgsPerSecond),
-                none.map((r) => r.msgsPerSecond),
-              ),
-              cpuRatio: ratioPerRound(
-                list.map((r) => r.cpuUsPerMessage),
-                none.map((r) => r.cpuUsPerMessage),
-              ),
-            }
-          : {}),
-      })
+      rows.push({ prefetch, implementation, ...summarizeThroughput(list, implementation === NONE ? undefined : none) })
     }
   }
 

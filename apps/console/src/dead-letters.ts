@@ -253,9 +253,24 @@ function detailOf({ message, row }: Loaded, limits: DeadLetterLimits): DeadLette
   return detail
 }
 
-/** The rules am-resurrect applies for a mode. */
-function rulesOf(dlq: string, mode: ReplayMode, dryRun: boolean) {
-  return { dlq, filters: ['#'], dryRun, rebroadcast: mode === 'rebroadcast', toQueue: mode === 'to-queue' }
+/**
+ * The dead letters of `loaded` that `selection` keeps, each with the decision am-resurrect makes for
+ * it in `mode` (`dryRun`: as `--dry-run` reports it).
+ */
+async function* decide(
+  bus: Supervisor,
+  management: ManagementApi,
+  dlq: string,
+  loaded: Loaded[],
+  selection: DeadLetterFilter,
+  mode: ReplayMode,
+  dryRun: boolean,
+): AsyncGenerator<Loaded & { report: ReplayReport }> {
+  const rules = { dlq, filters: ['#'], dryRun, rebroadcast: mode === 'rebroadcast', toQueue: mode === 'to-queue' }
+  const exists = queueExistence(bus)
+  for (const { message, row } of loaded) {
+    if (matchesRow(row, selection)) yield { message, row, report: await planReplay(message, rules, exists, management) }
+  }
 }
 
 /**
@@ -270,12 +285,9 @@ export function planDeadLetters(
   mode: ReplayMode,
   limits: DeadLetterLimits = DEFAULT_LIMITS,
 ): Promise<ReplayOutcome[]> {
-  const exists = queueExistence(bus)
   return withDeadLetters(bus, dlq, limits.maxMessages, async (loaded) => {
     const outcomes: ReplayOutcome[] = []
-    for (const { message, row } of loaded) {
-      if (!matchesRow(row, selection)) continue
-      const report = await planReplay(message, rulesOf(dlq, mode, true), exists, management)
+    for await (const { row, report } of decide(bus, management, dlq, loaded, selection, mode, true)) {
       outcomes.push({ id: row.id, ...report })
     }
     return outcomes
@@ -295,12 +307,9 @@ export function replayDeadLetters(
   mode: ReplayMode,
   limits: DeadLetterLimits = DEFAULT_LIMITS,
 ): Promise<ReplayOutcome[]> {
-  const exists = queueExistence(bus)
   return withDeadLetters(bus, dlq, limits.maxMessages, async (loaded, ack) => {
     const planned: Array<{ message: FetchedMessage; outcome: ReplayOutcome; publish?: Promise<void> }> = []
-    for (const { message, row } of loaded) {
-      if (!matchesRow(row, selection)) continue
-      const report = await planReplay(message, rulesOf(dlq, mode, false), exists, management)
+    for await (const { message, row, report } of decide(bus, management, dlq, loaded, selection, mode, false)) {
       const entry: (typeof planned)[number] = { message, outcome: { id: row.id, ...report } }
       if (report.action === 'replayed' && report.to) {
         entry.publish = bus.publish(report.to.exchange, report.to.routingKey, message.content, replayOptions(message))

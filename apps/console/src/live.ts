@@ -5,6 +5,7 @@ import {
   describeDelivery,
   type FieldFilter,
   logLevelOf,
+  type MonitoredMessage,
   type MonitoredOrigin,
   matchesFilters,
   parseLog,
@@ -15,20 +16,18 @@ import { toView } from './view.js'
 /** The streams of live traffic: the monitor's kinds and the logger's logs. */
 export type LiveStream = 'event' | 'command' | 'result' | 'configuration' | 'malformed' | 'log'
 
-/** One message seen live, as sent to the page. */
-export interface LiveItem {
+/** One message seen live, as sent to the page: the monitor's envelope fields, and what the page needs. */
+export interface LiveItem
+  extends Pick<
+    MonitoredMessage,
+    'exchange' | 'routingKey' | 'conversationId' | 'correlationId' | 'replyTo' | 'status'
+  > {
   seq: number
   /** When the console received it (ISO). */
   at: string
   stream: LiveStream
   /** The queue of the console it arrived on (events, commands, configurations, logs). */
   origin: MonitoredOrigin | 'logs'
-  exchange: string
-  routingKey: string
-  conversationId: string
-  correlationId: string
-  replyTo: string
-  status: string
   /** Log level (0-7) for logs. */
   level?: number
   /** The decoded payload (or GELF record) made JSON by `toView`. */

@@ -247,6 +247,47 @@ export function ratioPerRound(ours: number[], baseline: number[]): Summary {
   return summarize(ours.map((value, round) => value / (baseline[round] ?? Number.NaN)))
 }
 
+/** What the throughput scenarios measure in each run. */
+export interface ThroughputRun {
+  msgsPerSecond: number
+  cpuUsPerMessage: number
+}
+
+/** Throughput and CPU per message over rounds and, for all but the baseline, their per-round ratios to it. */
+export interface ThroughputSummary {
+  msgsPerSecond: Summary
+  cpuUsPerMessage: Summary
+  throughputRatio?: Summary
+  cpuRatio?: Summary
+}
+
+/** Summarises `runs` (one per round); with `baseline` (its runs, same rounds) adds the ratios ours/baseline. */
+export function summarizeThroughput(runs: ThroughputRun[], baseline?: ThroughputRun[]): ThroughputSummary {
+  const msgsPerSecond = runs.map((r) => r.msgsPerSecond)
+  const cpuUsPerMessage = runs.map((r) => r.cpuUsPerMessage)
+  return {
+    msgsPerSecond: summarize(msgsPerSecond),
+    cpuUsPerMessage: summarize(cpuUsPerMessage),
+    ...(baseline
+      ? {
+          throughputRatio: ratioPerRound(
+            msgsPerSecond,
+            baseline.map((r) => r.msgsPerSecond),
+          ),
+          cpuRatio: ratioPerRound(
+            cpuUsPerMessage,
+            baseline.map((r) => r.cpuUsPerMessage),
+          ),
+        }
+      : {}),
+  }
+}
+
+/** A ratio's median as `1.23×`, or nothing (the baseline's own row). */
+export function formatRatio(ratio: Summary | undefined): string {
+  return ratio ? `${ratio.median.toFixed(2)}×` : ''
+}
+
 /** `median (min–max)` with `digits` decimals, or thousands separators when `digits` is omitted. */
 export function formatSummary(summary: Summary, digits?: number): string {
   const f = (value: number): string => (digits === undefined ? formatOps(value) : value.toFixed(digits))

@@ -245,8 +245,6 @@ interface Generation {
    * it: closed once every publish up to that id is confirmed.
    */
   retiring: Array<{ channel: TransportChannel; lastId: number }>
-  /** Channels this supervisor closed on purpose: their `close` does not reopen the connection. */
-  retired: WeakSet<TransportChannel>
   /** A replacement confirm channel is being opened. */
   rotating: boolean
   /** When the confirm channel was last replaced (timers' clock), or opened. */
@@ -725,7 +723,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         writable: true,
         lost: false,
         retiring: [],
-        retired: new WeakSet(),
         rotating: false,
         rotatedAt: Number.NEGATIVE_INFINITY,
         openedAt: this.timers.now(),
@@ -763,11 +760,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     gen.log.on('drain', () => this.pump())
   }
 
-  /** A channel closed by the broker (or lost) reopens the connection, unless this supervisor retired it. */
-  private wireClose(gen: Generation, which: string, channel: TransportChannel): void {
+  /**
+   * A channel closed by the broker (or lost) reopens the connection, unless it was no longer in use
+   * (`inUse`: a replaced confirm channel this supervisor closed).
+   */
+  private wireClose(gen: Generation, which: string, channel: TransportChannel, inUse = (): boolean => true): void {
     channel.on('error', (error: Error) => this.logger.debug(`${which} channel error: ${error.message}`))
     channel.on('close', (error?: Error) => {
-      if (gen.lost || this.stopping || gen.retired.has(channel)) return
+      if (gen.lost || this.stopping || !inUse()) return
       this.logger.warn(`${which} channel closed${error ? `: ${error.message}` : ''}; reopening the connection`)
       gen.connection.close().catch(() => undefined)
     })
@@ -775,7 +775,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   /** The confirm channel of the publishes: the first of a connection, or one that replaced it. */
   private wireMain(gen: Generation, channel: TransportChannel): void {
-    this.wireClose(gen, 'main', channel)
+    this.wireClose(gen, 'main', channel, () => channel === gen.main || gen.retiring.some((r) => r.channel === channel))
     channel.on('drain', () => {
       if (channel !== gen.main) return
       gen.writable = true
@@ -802,7 +802,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       (fresh) => {
         gen.rotating = false
         if (gen.lost || this.stopping) {
-          gen.retired.add(fresh)
           fresh.close().catch(() => undefined)
           return
         }
@@ -829,7 +828,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     const oldestPending = first.done ? Number.POSITIVE_INFINITY : first.value
     while (gen.retiring.length > 0 && (gen.retiring[0] as { lastId: number }).lastId < oldestPending) {
       const { channel } = gen.retiring.shift() as { channel: TransportChannel }
-      gen.retired.add(channel)
       channel.close().catch(() => undefined)
     }
   }

@@ -1,4 +1,4 @@
-import { defineTopology } from '@am/bus-core'
+import { eventailTopology } from '@am/bus-core'
 import {
   type CliContext,
   CliError,
@@ -10,8 +10,9 @@ import {
   writeNdjson,
 } from '@am/cli-kit'
 import { redactUrl } from '@am/errors'
-import { DEAD_LETTERS, EXCHANGES } from '@am/protocol'
+import { DEAD_LETTERS } from '@am/protocol'
 import pkg from '../../package.json' with { type: 'json' }
+import { AUDIT_SERVICE } from '../audit.js'
 import { type LiveHub, startLiveHub } from '../live.js'
 import { type ConsoleServer, isLoopback, startConsoleServer } from '../server.js'
 
@@ -101,11 +102,12 @@ export interface RunningConsole extends AsyncDisposable {
 
 /** Connects, starts the live traffic and the server, prints where to open it. */
 export async function startConsole(ctx: CliContext, settings: ConsoleSettings): Promise<RunningConsole> {
-  // It publishes its audit logs on `logs`: declared (as the services do) so that a bus where no
-  // service has run yet does not close the channel on the first audit.
+  // It publishes (audit logs on `logs`, replays on `events`/`commands`): the four exchanges are
+  // declared as a publisher's are, so that a bus where no service has run yet does not close the
+  // channel on the first audit.
   const bus = await connectBus(ctx, settings.url, {
     tool: 'console',
-    topology: defineTopology({ exchanges: [{ name: EXCHANGES.logs, type: 'topic' }] }),
+    topology: eventailTopology({ service: AUDIT_SERVICE }),
     connectTimeoutMs: settings.connectTimeoutMs,
   })
   let live: LiveHub | undefined
